@@ -1,0 +1,32 @@
+# fluxdiff developer tasks. `make test` is the command CI runs.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+
+GO ?= go
+GOTESTFLAGS ?=
+
+.PHONY: all build test testbin vet fmt-check bench run
+
+all: build
+
+build:
+	$(GO) build -o bin/fluxdiff ./cmd/fluxdiff
+
+# testbin builds (or finds in ~/.cache) kube-apiserver and etcd for the tests.
+testbin:
+	@hack/testbin/build.sh
+
+test:
+	KUBEBUILDER_ASSETS="$$(hack/testbin/build.sh)" $(GO) test $(GOTESTFLAGS) ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+bench:
+	KUBEBUILDER_ASSETS="$$(hack/testbin/build.sh)" $(GO) test -run '^$$' -bench . -benchmem ./...
+
+run:
+	$(GO) run ./cmd/fluxdiff serve

@@ -1,0 +1,233 @@
+// Package config loads fluxdiff's configuration: one optional YAML file,
+// then FLUXDIFF_* environment overrides, then validation that reports every
+// problem at once. Secrets may be given inline, by environment or by file;
+// they are held in the Secret type, which never prints its value.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// DefaultListen is the address the server listens on when none is configured.
+const DefaultListen = ":8080"
+
+// DefaultStoreURL is the embedded SQLite store used when none is configured.
+const DefaultStoreURL = "sqlite://./data/fluxdiff.db"
+
+// Config is fluxdiff's whole configuration.
+type Config struct {
+	// Listen is the HTTP listen address, host:port.
+	Listen string `json:"listen,omitempty"`
+	// LogLevel is one of debug, info, warn, error.
+	LogLevel string `json:"logLevel,omitempty"`
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout Duration `json:"shutdownTimeout,omitempty"`
+	// MaxBodyBytes limits request bodies.
+	MaxBodyBytes int64 `json:"maxBodyBytes,omitempty"`
+
+	GitHub   GitHub    `json:"github,omitempty"`
+	Slack    Slack     `json:"slack,omitempty"`
+	Clusters []Cluster `json:"clusters,omitempty"`
+	Store    Store     `json:"store,omitempty"`
+	Diff     Diff      `json:"diff,omitempty"`
+}
+
+// GitHub configures the GitHub App.
+type GitHub struct {
+	// AppID is the numeric GitHub App ID.
+	AppID int64 `json:"appID,omitempty"`
+	// PrivateKeyFile is a PEM file with the App's private key.
+	PrivateKeyFile string `json:"privateKeyFile,omitempty"`
+	// PrivateKey is the PEM key itself (prefer the file or the environment).
+	PrivateKey Secret `json:"privateKey,omitempty"`
+	// WebhookSecret verifies webhook signatures.
+	WebhookSecret Secret `json:"webhookSecret,omitempty"`
+	// WebhookSecretFile holds the webhook secret.
+	WebhookSecretFile string `json:"webhookSecretFile,omitempty"`
+	// BaseURL is the REST API root for GitHub Enterprise Server, e.g.
+	// https://github.example.com/api/v3/. Empty means github.com.
+	BaseURL string `json:"baseURL,omitempty"`
+}
+
+// Enabled reports whether any GitHub setting was given.
+func (g GitHub) Enabled() bool {
+	return g.AppID != 0 || g.PrivateKeyFile != "" || g.PrivateKey != "" ||
+		g.WebhookSecret != "" || g.WebhookSecretFile != ""
+}
+
+// Slack configures the Slack app.
+type Slack struct {
+	// SigningSecret verifies Slack requests.
+	SigningSecret Secret `json:"signingSecret,omitempty"`
+	// SigningSecretFile holds the signing secret.
+	SigningSecretFile string `json:"signingSecretFile,omitempty"`
+	// BotToken is the xoxb- token used to post messages.
+	BotToken Secret `json:"botToken,omitempty"`
+	// BotTokenFile holds the bot token.
+	BotTokenFile string `json:"botTokenFile,omitempty"`
+	// Channel is the default channel for PR diffs.
+	Channel string `json:"channel,omitempty"`
+	// APIURL overrides Slack's API root (for tests and proxies).
+	APIURL string `json:"apiURL,omitempty"`
+}
+
+// Enabled reports whether any Slack setting was given.
+func (s Slack) Enabled() bool {
+	return s.SigningSecret != "" || s.SigningSecretFile != "" || s.BotToken != "" || s.BotTokenFile != ""
+}
+
+// Cluster names one Kubernetes cluster reached through a kubeconfig.
+type Cluster struct {
+	// Name identifies the cluster in reports; unique.
+	Name string `json:"name"`
+	// Kubeconfig is a kubeconfig file; empty means the default loading rules.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// Context is the kubeconfig context; empty means the current one.
+	Context string `json:"context,omitempty"`
+	// QPS and Burst limit the client's request rate.
+	QPS   float32 `json:"qps,omitempty"`
+	Burst int     `json:"burst,omitempty"`
+}
+
+// Store configures the durable store and queue.
+type Store struct {
+	// URL is sqlite:///path/to/file.db or postgres://...
+	URL string `json:"url,omitempty"`
+}
+
+// Diff configures the diff engine.
+type Diff struct {
+	// Concurrency bounds parallel dry-runs per Kustomization.
+	Concurrency int `json:"concurrency,omitempty"`
+	// Timeout bounds one Kustomization's diff.
+	Timeout Duration `json:"timeout,omitempty"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("30s").
+type Duration struct{ time.Duration }
+
+// UnmarshalJSON parses a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	s := string(bytes.Trim(b, `"`))
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q", s)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalJSON writes the duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
+
+// Load reads the YAML file at path (skipped when path is empty), applies the
+// environment (lookup is usually os.LookupEnv), fills defaults and validates.
+// The error lists every problem found.
+func Load(path string, lookup func(string) (string, bool)) (*Config, error) {
+	cfg := &Config{}
+	var problems []error
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := yaml.UnmarshalStrict(data, cfg); err != nil {
+			problems = append(problems, fmt.Errorf("%s: %w", path, err))
+		}
+	}
+	problems = append(problems, applyEnv(cfg, lookup)...)
+	cfg.setDefaults()
+	problems = append(problems, cfg.resolveSecrets()...)
+	problems = append(problems, cfg.validate()...)
+	if len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+	return cfg, nil
+}
+
+// Error lists every configuration problem.
+type Error struct{ Problems []error }
+
+func (e *Error) Error() string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "invalid configuration (%d problems):", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  - ")
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the problems for errors.Is and errors.As.
+func (e *Error) Unwrap() []error { return e.Problems }
+
+func (c *Config) setDefaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if c.ShutdownTimeout.Duration == 0 {
+		c.ShutdownTimeout.Duration = 30 * time.Second
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 25 << 20 // GitHub caps webhook payloads at 25 MB.
+	}
+	if len(c.Clusters) == 0 {
+		c.Clusters = []Cluster{{Name: "default"}}
+	}
+	for i := range c.Clusters {
+		if c.Clusters[i].QPS == 0 {
+			c.Clusters[i].QPS = 50
+		}
+		if c.Clusters[i].Burst == 0 {
+			c.Clusters[i].Burst = 100
+		}
+	}
+	if c.Store.URL == "" {
+		c.Store.URL = DefaultStoreURL
+	}
+	if c.Diff.Concurrency == 0 {
+		c.Diff.Concurrency = 8
+	}
+	if c.Diff.Timeout.Duration == 0 {
+		c.Diff.Timeout.Duration = 5 * time.Minute
+	}
+}
+
+// resolveSecrets reads secrets given by file into their Secret fields.
+func (c *Config) resolveSecrets() []error {
+	var problems []error
+	read := func(field, file string, into *Secret) {
+		if file == "" {
+			return
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("%s: cannot read %s: %w", field, file, unwrapPath(err)))
+			return
+		}
+		*into = Secret(bytes.TrimSpace(b))
+	}
+	read("github.privateKeyFile", c.GitHub.PrivateKeyFile, &c.GitHub.PrivateKey)
+	read("github.webhookSecretFile", c.GitHub.WebhookSecretFile, &c.GitHub.WebhookSecret)
+	read("slack.signingSecretFile", c.Slack.SigningSecretFile, &c.Slack.SigningSecret)
+	read("slack.botTokenFile", c.Slack.BotTokenFile, &c.Slack.BotToken)
+	return problems
+}
+
+// unwrapPath drops the *PathError wrapper so messages name the file once.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,155 @@
+package config
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func envMap(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func rsaPEM(t *testing.T) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+}
+
+func TestLoadWithNothingGivesEmbeddedDefaults(t *testing.T) {
+	cfg, err := Load("", envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		Listen: DefaultListen, LogLevel: "info",
+		ShutdownTimeout: Duration{30 * time.Second}, MaxBodyBytes: 25 << 20,
+		Clusters: []Cluster{{Name: "default", QPS: 50, Burst: 100}},
+		Store:    Store{URL: DefaultStoreURL},
+		Diff:     Diff{Concurrency: 8, Timeout: Duration{5 * time.Minute}},
+	}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
+	path := writeFile(t, "fluxdiff.yaml", `
+listen: "not-an-address"
+colour: blue
+github:
+  appID: 42
+  privateKeyFile: /nonexistent/key.pem
+  webhookSecret: s3cret
+`)
+	_, err := Load(path, envMap(nil))
+	var cerr *Error
+	if !errors.As(err, &cerr) {
+		t.Fatalf("want *Error, got %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{`unknown field "colour"`, "/nonexistent/key.pem", `listen: "not-an-address" is not host:port`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error does not mention %q:\n%s", want, msg)
+		}
+	}
+	if len(cerr.Problems) != 3 {
+		t.Errorf("want 3 problems, got %d:\n%s", len(cerr.Problems), msg)
+	}
+}
+
+func TestEnvironmentOverridesFile(t *testing.T) {
+	key := writeFile(t, "key.pem", rsaPEM(t))
+	path := writeFile(t, "fluxdiff.yaml", "listen: 127.0.0.1:9000\nstore:\n  url: sqlite:///tmp/a.db\n")
+	cfg, err := Load(path, envMap(map[string]string{
+		"FLUXDIFF_LISTEN":                  "127.0.0.1:9100",
+		"FLUXDIFF_GITHUB_APP_ID":           "7",
+		"FLUXDIFF_GITHUB_PRIVATE_KEY_FILE": key,
+		"FLUXDIFF_GITHUB_WEBHOOK_SECRET":   "hook-secret-value",
+		"FLUXDIFF_DIFF_CONCURRENCY":        "3",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:9100" || cfg.GitHub.AppID != 7 || cfg.Diff.Concurrency != 3 || cfg.Store.URL != "sqlite:///tmp/a.db" {
+		t.Errorf("overrides not applied: %+v", cfg)
+	}
+	if !strings.HasPrefix(cfg.GitHub.PrivateKey.Value(), "-----BEGIN RSA PRIVATE KEY") {
+		t.Errorf("private key file was not read")
+	}
+}
+
+func TestBadEnvironmentValuesAreNamed(t *testing.T) {
+	_, err := Load("", envMap(map[string]string{"FLUXDIFF_GITHUB_APP_ID": "seven", "FLUXDIFF_DIFF_TIMEOUT": "soon"}))
+	if err == nil || !strings.Contains(err.Error(), "FLUXDIFF_GITHUB_APP_ID") || !strings.Contains(err.Error(), "FLUXDIFF_DIFF_TIMEOUT") {
+		t.Fatalf("want both variables named, got %v", err)
+	}
+}
+
+func TestPartialIntegrationsAreRejected(t *testing.T) {
+	_, err := Load("", envMap(map[string]string{"FLUXDIFF_GITHUB_APP_ID": "1", "FLUXDIFF_SLACK_BOT_TOKEN": "xoxb-1"}))
+	for _, want := range []string{"github.privateKeyFile: required", "github.webhookSecret: required", "slack.signingSecret: required"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q: %v", want, err)
+		}
+	}
+}
+
+func TestInvalidSettings(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"logLevel: loud", `logLevel: "loud" is not one of`},
+		{"store:\n  url: mysql://x", "scheme must be sqlite or postgres"},
+		{"diff:\n  concurrency: 1000", "outside 1..256"},
+		{"diff:\n  timeout: fast", `invalid duration "fast"`},
+		{"clusters:\n- name: a\n- name: a", `"a" is used twice`},
+		{"clusters:\n- name: a\n  kubeconfig: /nonexistent/kubeconfig", "clusters[0].kubeconfig"},
+		{"listen: \":99999\"", "not a number in 0..65535"},
+		{"github:\n  appID: 1\n  privateKey: nope\n  webhookSecret: x", "not a PEM-encoded private key"},
+		{"github:\n  appID: 1\n  privateKeyFile: /k\n  webhookSecret: x\n  baseURL: ftp://x", "github.baseURL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			_, err := Load(writeFile(t, "c.yaml", tt.yaml), envMap(nil))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("want error containing %q, got %v", tt.want, err)
+			}
+		})
+	}
+}
+
+func TestSecretsNeverPrint(t *testing.T) {
+	const value = "xoxb-canary-1234567890"
+	s := Secret(value)
+	j, _ := json.Marshal(struct{ S Secret }{s})
+	for _, out := range []string{s.String(), fmt.Sprintf("%v %s %+v %#v", s, s, s, s), string(j), s.LogValue().String()} {
+		if strings.Contains(out, value) {
+			t.Errorf("secret leaked: %s", out)
+		}
+	}
+	if s.Value() != value {
+		t.Errorf("Value() = %q", s.Value())
+	}
+}

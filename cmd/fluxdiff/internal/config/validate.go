@@ -1,0 +1,156 @@
+package config
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// validate checks every setting and returns one error per problem.
+func (c *Config) validate() []error {
+	var problems []error
+	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+
+	if err := checkListen(c.Listen); err != nil {
+		add("listen: %v", err)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		add("logLevel: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.MaxBodyBytes < 0 {
+		add("maxBodyBytes: must be positive")
+	}
+	problems = append(problems, c.GitHub.validate()...)
+	problems = append(problems, c.Slack.validate()...)
+	problems = append(problems, validateClusters(c.Clusters)...)
+	if err := checkStoreURL(c.Store.URL); err != nil {
+		add("store.url: %v", err)
+	}
+	if c.Diff.Concurrency < 1 || c.Diff.Concurrency > 256 {
+		add("diff.concurrency: %d is outside 1..256", c.Diff.Concurrency)
+	}
+	if c.Diff.Timeout.Duration < 0 {
+		add("diff.timeout: must be positive")
+	}
+	return problems
+}
+
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q: port %q is not a number in 0..65535", addr, port)
+	}
+	if host != "" && net.ParseIP(host) == nil && strings.ContainsAny(host, " /:") {
+		return fmt.Errorf("%q: host %q is not a host name or IP address", addr, host)
+	}
+	return nil
+}
+
+func (g GitHub) validate() []error {
+	if !g.Enabled() {
+		return nil
+	}
+	var problems []error
+	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+	if g.AppID <= 0 {
+		add("github.appID: required when GitHub is configured (a positive number)")
+	}
+	switch {
+	case g.PrivateKey == "" && g.PrivateKeyFile == "":
+		add("github.privateKeyFile: required when GitHub is configured")
+	case g.PrivateKey != "":
+		if err := checkRSAKey([]byte(g.PrivateKey.Value())); err != nil {
+			add("github private key: %v", err)
+		}
+	}
+	if g.WebhookSecret == "" && g.WebhookSecretFile == "" {
+		add("github.webhookSecret: required when GitHub is configured")
+	}
+	if g.BaseURL != "" {
+		if u, err := url.Parse(g.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			add("github.baseURL: %q is not an http(s) URL", g.BaseURL)
+		}
+	}
+	return problems
+}
+
+// checkRSAKey reports whether pemBytes holds an RSA private key, as GitHub
+// issues them (PKCS#1), or the same key in PKCS#8.
+func checkRSAKey(pemBytes []byte) error {
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		return errors.New("not a PEM-encoded private key")
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return nil
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		return nil
+	}
+	return errors.New("PEM block is not an RSA private key")
+}
+
+func (s Slack) validate() []error {
+	if !s.Enabled() {
+		return nil
+	}
+	var problems []error
+	if s.SigningSecret == "" && s.SigningSecretFile == "" {
+		problems = append(problems, errors.New("slack.signingSecret: required when Slack is configured"))
+	}
+	if s.BotToken == "" && s.BotTokenFile == "" {
+		problems = append(problems, errors.New("slack.botToken: required when Slack is configured"))
+	}
+	return problems
+}
+
+func validateClusters(clusters []Cluster) []error {
+	var problems []error
+	seen := map[string]bool{}
+	for i, cl := range clusters {
+		where := fmt.Sprintf("clusters[%d]", i)
+		if cl.Name == "" {
+			problems = append(problems, fmt.Errorf("%s.name: required", where))
+		} else if seen[cl.Name] {
+			problems = append(problems, fmt.Errorf("%s.name: %q is used twice", where, cl.Name))
+		}
+		seen[cl.Name] = true
+		if cl.Kubeconfig != "" {
+			if _, err := os.Stat(cl.Kubeconfig); err != nil {
+				problems = append(problems, fmt.Errorf("%s.kubeconfig: %v", where, err))
+			}
+		}
+		if cl.QPS < 0 || cl.Burst < 0 {
+			problems = append(problems, fmt.Errorf("%s: qps and burst must be positive", where))
+		}
+	}
+	return problems
+}
+
+func checkStoreURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", raw)
+	}
+	switch u.Scheme {
+	case "sqlite":
+		if u.Host+u.Path == "" {
+			return fmt.Errorf("%q names no file", raw)
+		}
+	case "postgres", "postgresql":
+	default:
+		return fmt.Errorf("%q: scheme must be sqlite or postgres", raw)
+	}
+	return nil
+}

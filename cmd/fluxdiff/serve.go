@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fluxdiff/fluxdiff/cmd/fluxdiff/internal/config"
+	"github.com/fluxdiff/fluxdiff/kube"
+	"github.com/fluxdiff/fluxdiff/server"
+)
+
+func newServeCmd() *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the GitHub App webhook and Slack server",
+		Long: `Run fluxdiff's HTTP server: GitHub webhooks on /webhooks/github, Slack on
+/slack/commands and /slack/interactions, probes on /healthz and /readyz and
+Prometheus metrics on /metrics.
+
+With no configuration it listens on ` + config.DefaultListen + `, keeps its state in
+` + config.DefaultStoreURL + ` and diffs against the current kubeconfig
+context; GitHub and Slack stay off until configured.
+
+Environment overrides:
+  ` + strings.Join(config.EnvNames(), "\n  "),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(configPath, os.LookupEnv)
+			if err != nil {
+				return &codeError{code: exitError, err: err}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, cfg, newLogger(cmd.ErrOrStderr(), cfg.LogLevel))
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", "", "YAML configuration file (optional)")
+	return cmd
+}
+
+func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	clusters := loadClusters(cfg.Clusters, log)
+	checks := make([]server.Check, 0, len(clusters))
+	for _, cl := range clusters {
+		checks = append(checks, server.Check{Name: "cluster/" + cl.Name, Run: func(ctx context.Context) error {
+			_, err := cl.Version(ctx)
+			return err
+		}})
+	}
+	reportIntegrations(cfg, log)
+
+	srv := server.New(server.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Checks: checks})
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return &codeError{code: exitError, err: fmt.Errorf("listen on %s: %w", cfg.Listen, err)}
+	}
+	if err := srv.Serve(ctx, l, cfg.ShutdownTimeout.Duration); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func loadClusters(specs []config.Cluster, log *slog.Logger) []*kube.Cluster {
+	out := make([]*kube.Cluster, 0, len(specs))
+	for _, s := range specs {
+		cl := kube.LoadCluster(kube.ClusterSpec{Name: s.Name, Kubeconfig: s.Kubeconfig, Context: s.Context, QPS: s.QPS, Burst: s.Burst})
+		if cl.LoadErr != nil {
+			log.Warn("cluster is not usable", "cluster", s.Name, "error", cl.LoadErr.Error())
+		} else {
+			log.Info("cluster configured", "cluster", s.Name, "host", cl.Config.Host)
+		}
+		out = append(out, cl)
+	}
+	return out
+}
+
+func reportIntegrations(cfg *config.Config, log *slog.Logger) {
+	if cfg.GitHub.Enabled() {
+		log.Info("GitHub App configured", "app_id", cfg.GitHub.AppID, "base_url", cfg.GitHub.BaseURL)
+	} else {
+		log.Warn("GitHub App not configured: /webhooks/github answers 503 (set github.appID, github.privateKeyFile, github.webhookSecret)")
+	}
+	if cfg.Slack.Enabled() {
+		log.Info("Slack app configured", "channel", cfg.Slack.Channel)
+	} else {
+		log.Warn("Slack not configured: /slack/* answer 503 (set slack.signingSecret, slack.botToken)")
+	}
+}

@@ -1,0 +1,101 @@
+package kubetest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// HowToGetBinaries tells a developer how to provide the API server.
+const HowToGetBinaries = "kube-apiserver and etcd are not available: run `make test`, " +
+	"or `export KUBEBUILDER_ASSETS=$(hack/testbin/build.sh)` and then `go test`"
+
+// ErrNoBinaries is returned by Start when KUBEBUILDER_ASSETS does not hold
+// the binaries.
+var ErrNoBinaries = errors.New(HowToGetBinaries)
+
+// Env is one running control plane.
+type Env struct {
+	// Config reaches the API server as an administrator.
+	Config *rest.Config
+	// Scheme knows core Kubernetes, apiextensions and Flux types.
+	Scheme *k8sruntime.Scheme
+	// Client is a controller-runtime client on Config.
+	Client client.Client
+
+	env *envtest.Environment
+}
+
+// NewScheme returns a scheme with core Kubernetes, CRD and Flux types.
+func NewScheme() *k8sruntime.Scheme {
+	s := k8sruntime.NewScheme()
+	for _, add := range []func(*k8sruntime.Scheme) error{
+		clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, sourcev1.AddToScheme, kustomizev1.AddToScheme,
+	} {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}
+
+// Start starts a new control plane with the Flux CRDs installed. Most tests
+// share the one that Main starts; tests of several clusters start more.
+func Start() (*Env, error) {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" || !isFile(filepath.Join(assets, "kube-apiserver")) || !isFile(filepath.Join(assets, "etcd")) {
+		return nil, ErrNoBinaries
+	}
+	scheme := NewScheme()
+	te := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     []string{CRDDir()},
+		ErrorIfCRDPathMissing: true,
+		Scheme:                scheme,
+	}
+	te.ControlPlane.GetAPIServer().Configure().
+		Set("advertise-address", "127.0.0.1").
+		Set("endpoint-reconciler-type", "none")
+	cfg, err := te.Start()
+	if err != nil {
+		return nil, fmt.Errorf("start control plane: %w", err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		_ = te.Stop()
+		return nil, err
+	}
+	return &Env{Config: cfg, Scheme: scheme, Client: c, env: te}, nil
+}
+
+// Stop stops the API server and etcd.
+func (e *Env) Stop() error { return e.env.Stop() }
+
+// Kubeconfig writes a kubeconfig for this API server into dir and returns its
+// path.
+func (e *Env) Kubeconfig(dir string) (string, error) {
+	p := filepath.Join(dir, "kubeconfig")
+	return p, os.WriteFile(p, e.env.KubeConfig, 0o600)
+}
+
+// CRDDir is the project's testdata/crds folder.
+func CRDDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "crds")
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir()
+}
