@@ -1,0 +1,100 @@
+package diff
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteMarkdown renders r as GitHub-flavoured Markdown: per Kustomization a
+// heading, a counts table and one collapsed ```diff block per changed
+// object.
+func WriteMarkdown(w io.Writer, r *Report) error {
+	tw := &textWriter{w: w}
+	for _, k := range r.Kustomizations {
+		tw.line("### Kustomization `%s/%s`%s", k.Namespace, k.Name, mdCluster(k.Cluster))
+		tw.line("")
+		tw.line("Path `%s`%s", k.Path, mdParent(k.Parent))
+		tw.line("")
+		if k.Error != "" {
+			tw.line("> [!CAUTION]")
+			tw.line("> %s", strings.ReplaceAll(k.Error, "\n", "\n> "))
+			tw.line("")
+			continue
+		}
+		tw.line("| created | configured | deleted | unchanged | skipped | failed |")
+		tw.line("|--:|--:|--:|--:|--:|--:|")
+		c := k.Counts
+		tw.line("| %d | %d | %d | %d | %d | %d |", c.Created, c.Configured, c.Deleted, c.Unchanged, c.Skipped, c.Failed)
+		tw.line("")
+		for _, ch := range k.Changes {
+			if ch.Action == ActionUnchanged {
+				continue
+			}
+			writeMarkdownChange(tw, ch)
+		}
+		for _, wmsg := range k.Warnings {
+			tw.line("> [!WARNING]")
+			tw.line("> %s", wmsg)
+			tw.line("")
+		}
+	}
+	if len(r.Kustomizations) == 0 {
+		tw.line("No Flux Kustomization is affected by this change.")
+	}
+	return tw.err
+}
+
+func writeMarkdownChange(tw *textWriter, ch Change) {
+	summary := fmt.Sprintf("<b>%s</b> <code>%s</code>", ch.Action, htmlEscape(ch.ID()))
+	if ch.Reason != "" {
+		summary += " — " + htmlEscape(ch.Reason)
+	}
+	if ch.Diff == "" {
+		tw.line("- %s", summary)
+		tw.line("")
+		return
+	}
+	fence := codeFence(ch.Diff)
+	tw.line("<details><summary>%s</summary>", summary)
+	tw.line("")
+	tw.line("%sdiff", fence)
+	tw.line("%s", ch.Diff)
+	tw.line("%s", fence)
+	tw.line("")
+	tw.line("</details>")
+	tw.line("")
+}
+
+func mdCluster(c string) string {
+	if c == "" {
+		return ""
+	}
+	return " on cluster `" + c + "`"
+}
+
+func mdParent(p string) string {
+	if p == "" {
+		return ""
+	}
+	return ", nested in `" + p + "`"
+}
+
+// codeFence returns a backtick fence longer than any run of backticks in s,
+// so that content can never close the block early.
+func codeFence(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
+}
+
+var htmlReplacer = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
+
+func htmlEscape(s string) string { return htmlReplacer.Replace(s) }

@@ -1,0 +1,158 @@
+package diff
+
+import "time"
+
+// SchemaVersion identifies the JSON shape of a Report. It changes only when
+// a field is removed or changes meaning; new fields may be added.
+const SchemaVersion = "fluxdiff.report/v1"
+
+// Action is what applying the build would do to one object.
+type Action string
+
+// The actions, in the order they are listed.
+const (
+	// ActionCreated: the object does not exist in the cluster.
+	ActionCreated Action = "created"
+	// ActionConfigured: the object exists and would change.
+	ActionConfigured Action = "configured"
+	// ActionDeleted: the object is in the inventory, no longer built, and
+	// the Kustomization prunes.
+	ActionDeleted Action = "deleted"
+	// ActionUnchanged: the object exists and would not change.
+	ActionUnchanged Action = "unchanged"
+	// ActionSkipped: an annotation tells Flux to leave the object alone.
+	ActionSkipped Action = "skipped"
+	// ActionFailed: the object could not be diffed; Change.Error says why.
+	ActionFailed Action = "failed"
+)
+
+// Actions lists every action in display order.
+var Actions = []Action{ActionCreated, ActionConfigured, ActionDeleted, ActionUnchanged, ActionSkipped, ActionFailed}
+
+// Report is the result of diffing one or more Kustomizations.
+type Report struct {
+	// SchemaVersion is always SchemaVersion.
+	SchemaVersion string `json:"schemaVersion"`
+	// Created is when the diff ran.
+	Created time.Time `json:"created"`
+	// Kustomizations holds one entry per Kustomization diffed, nested ones
+	// (see KustomizationReport.Parent) after their parent.
+	Kustomizations []KustomizationReport `json:"kustomizations"`
+}
+
+// KustomizationReport is the diff of one Kustomization.
+type KustomizationReport struct {
+	// Cluster names the cluster, when known.
+	Cluster string `json:"cluster,omitempty"`
+	// Namespace and Name identify the Kustomization.
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Path is spec.path, the folder built.
+	Path string `json:"path"`
+	// Source is the sourceRef as Kind/namespace/name.
+	Source string `json:"source,omitempty"`
+	// Parent is "namespace/name" of the Kustomization whose build contained
+	// this one (recursive diffs); empty at the top level.
+	Parent string `json:"parent,omitempty"`
+	// Changes lists every object, in a stable order.
+	Changes []Change `json:"changes"`
+	// Counts tallies Changes by action.
+	Counts Counts `json:"counts"`
+	// Error is set when the Kustomization as a whole could not be diffed
+	// (build error, missing path, unreachable cluster); Changes is then empty.
+	Error string `json:"error,omitempty"`
+	// Warnings are notes that do not stop the diff (e.g. depth limit reached).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Change is one object's diff.
+type Change struct {
+	Action     Action `json:"action"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+	// Diff is a unified diff of the live object (---) to the merged one
+	// (+++), as YAML without server-managed noise; secret values masked.
+	Diff string `json:"diff,omitempty"`
+	// NotValidated is true when the object could not be dry-run because its
+	// Namespace or CRD is created by the same build; it is shown as built.
+	NotValidated bool `json:"notValidated,omitempty"`
+	// Reason explains skipped, failed and not-validated entries.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Counts tallies changes by action.
+type Counts struct {
+	Created    int `json:"created"`
+	Configured int `json:"configured"`
+	Deleted    int `json:"deleted"`
+	Unchanged  int `json:"unchanged"`
+	Skipped    int `json:"skipped"`
+	Failed     int `json:"failed"`
+}
+
+// ID is "Kind/namespace/name" (or "Kind/name" for cluster-scoped objects).
+func (c Change) ID() string {
+	if c.Namespace == "" {
+		return c.Kind + "/" + c.Name
+	}
+	return c.Kind + "/" + c.Namespace + "/" + c.Name
+}
+
+// HasChanges reports whether applying would change anything, or whether an
+// error prevents knowing.
+func (r *Report) HasChanges() bool {
+	for _, k := range r.Kustomizations {
+		if k.Counts.Created+k.Counts.Configured+k.Counts.Deleted > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// HasErrors reports whether any Kustomization or object failed.
+func (r *Report) HasErrors() bool {
+	for _, k := range r.Kustomizations {
+		if k.Error != "" || k.Counts.Failed > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Counts) add(a Action) {
+	switch a {
+	case ActionCreated:
+		c.Created++
+	case ActionConfigured:
+		c.Configured++
+	case ActionDeleted:
+		c.Deleted++
+	case ActionUnchanged:
+		c.Unchanged++
+	case ActionSkipped:
+		c.Skipped++
+	case ActionFailed:
+		c.Failed++
+	}
+}
+
+// Of returns the count for one action.
+func (c Counts) Of(a Action) int {
+	switch a {
+	case ActionCreated:
+		return c.Created
+	case ActionConfigured:
+		return c.Configured
+	case ActionDeleted:
+		return c.Deleted
+	case ActionUnchanged:
+		return c.Unchanged
+	case ActionSkipped:
+		return c.Skipped
+	case ActionFailed:
+		return c.Failed
+	}
+	return 0
+}
