@@ -12,6 +12,7 @@ import (
 	fluxfs "github.com/fluxcd/pkg/kustomize/filesys"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
@@ -88,13 +89,27 @@ func build(root string, ks *kustomizev1.Kustomization, opts BuildOptions) ([]*un
 		if res.GetName() == "" || res.GetKind() == "" || res.GetApiVersion() == "" {
 			return nil, fmt.Errorf("an object lacks apiVersion, kind or name:\n%s", res.MustYaml())
 		}
-		m, err := res.Map()
+		obj, err := resourceToUnstructured(res)
 		if err != nil {
 			return nil, err
 		}
-		objs = append(objs, &unstructured.Unstructured{Object: m})
+		objs = append(objs, obj)
 	}
 	return objs, nil
+}
+
+// resourceToUnstructured converts through JSON, so that numbers are int64
+// and float64 as everywhere else in Kubernetes' unstructured objects.
+func resourceToUnstructured(res *resource.Resource) (*unstructured.Unstructured, error) {
+	b, err := res.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	obj := &unstructured.Unstructured{}
+	if err := obj.UnmarshalJSON(b); err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", res.GetKind(), res.GetName(), err)
+	}
+	return obj, nil
 }
 
 // pathInTree resolves spec.path inside root and checks that it is a folder.

@@ -129,8 +129,15 @@ func (p *pending) covers(obj *unstructured.Unstructured) string {
 	return ""
 }
 
-// diffObject dry-runs one object and describes the outcome.
-func (d *Differ) diffObject(ctx context.Context, rm *ssa.ResourceManager, obj *unstructured.Unstructured, opts ssa.DiffOptions, p *pending) Change {
+// diffObject dry-runs one object and describes the outcome. A panic in the
+// libraries underneath becomes a failed change, never a crash.
+func (d *Differ) diffObject(ctx context.Context, rm *ssa.ResourceManager, obj *unstructured.Unstructured, opts ssa.DiffOptions, p *pending) (c Change) {
+	defer func() {
+		if r := recover(); r != nil {
+			c = changeFor(obj, ActionFailed)
+			c.Reason = fmt.Sprintf("internal error while diffing: %v", r)
+		}
+	}()
 	if isSOPS(obj) {
 		return d.diffSOPS(ctx, obj)
 	}

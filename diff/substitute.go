@@ -86,11 +86,9 @@ func (s *substitution) apply(ctx context.Context, objs []*unstructured.Unstructu
 			continue
 		}
 		subst.RemoveBuildAnnotations()
-		m, err := subst.Map()
-		if err != nil {
+		if out[i], err = resourceToUnstructured(subst); err != nil {
 			return nil, err
 		}
-		out[i] = &unstructured.Unstructured{Object: m}
 	}
 	return out, nil
 }
