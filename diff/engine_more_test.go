@@ -177,8 +177,8 @@ func TestObjectsInANewNamespaceAreCreatedNotFailed(t *testing.T) {
 	ns := kubetest.Setup(t)
 	newNS := ns.Name + "-new"
 	root := writeTree(t, ns.Name, map[string]string{
-		"app/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + newNS + "}\n",
-		"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: inside, namespace: " + newNS + "}\ndata: {a: b}\n",
+		"app/ns.yaml":     "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + newNS + "}\n",
+		"app/cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: inside, namespace: " + newNS + "}\ndata: {a: b}\n",
 		"app/orphan.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: orphan, namespace: " + ns.Name + "-nowhere}\ndata: {a: b}\n",
 	})
 	k := run(t, ns, root, newKS(ns.Name, "app", "./app"))
