@@ -12,7 +12,10 @@ import (
 	fluxfs "github.com/fluxcd/pkg/kustomize/filesys"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"github.com/fluxcd/pkg/sourceignore/gitignore"
 	"sigs.k8s.io/kustomize/api/resource"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/yaml"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
@@ -65,15 +68,24 @@ func build(root string, ks *kustomizev1.Kustomization, opts BuildOptions) ([]*un
 	if err != nil {
 		return nil, err
 	}
-	manifest, kfile, _, err := kustomize.NewGeneratorWithIgnore(root, opts.Ignore, u).GenerateManifest(dir)
+	matcher, err := artifactMatcher(root, opts.Ignore)
 	if err != nil {
 		return nil, err
+	}
+	manifest, kfile, action, err := kustomize.NewGenerator(root, u).GenerateManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	if action == kustomize.CreatedAction {
+		if manifest, err = dropIgnoredResources(manifest, dir, root, matcher); err != nil {
+			return nil, err
+		}
 	}
 	disk, err := fluxfs.MakeFsOnDiskSecure(root)
 	if err != nil {
 		return nil, err
 	}
-	fs := fluxfs.MakeFsInMemory(disk)
+	var fs filesys.FileSystem = ignoreFS{FileSystem: fluxfs.MakeFsInMemory(disk), root: root, matcher: matcher}
 	if err := fs.WriteFile(kfile, manifest); err != nil {
 		return nil, err
 	}
@@ -96,6 +108,27 @@ func build(root string, ks *kustomizev1.Kustomization, opts BuildOptions) ([]*un
 		objs = append(objs, obj)
 	}
 	return objs, nil
+}
+
+// dropIgnoredResources removes from a generated kustomization.yaml the
+// files that the artifact would not contain.
+func dropIgnoredResources(manifest []byte, dir, root string, m gitignore.Matcher) ([]byte, error) {
+	var kus kustypes.Kustomization
+	if err := yaml.Unmarshal(manifest, &kus); err != nil {
+		return nil, err
+	}
+	fs := ignoreFS{FileSystem: filesys.MakeFsOnDisk(), root: root, matcher: m}
+	kept := kus.Resources[:0:0]
+	for _, r := range kus.Resources {
+		if !fs.ignored(filepath.Join(dir, r)) {
+			kept = append(kept, r)
+		}
+	}
+	if len(kept) == len(kus.Resources) {
+		return manifest, nil
+	}
+	kus.Resources = kept
+	return yaml.Marshal(kus)
 }
 
 // resourceToUnstructured converts through JSON, so that numbers are int64

@@ -71,6 +71,9 @@ func Start() (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start control plane: %w", err)
 	}
+	// client-go's default of 5 requests per second would make every test
+	// that touches many objects measure the rate limiter instead.
+	cfg.QPS, cfg.Burst = 1000, 2000
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		_ = te.Stop()

@@ -1,0 +1,104 @@
+package diff
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fluxcd/pkg/sourceignore"
+	"github.com/fluxcd/pkg/sourceignore/gitignore"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// artifactMatcher matches the files that source-controller leaves out of the
+// artifact it builds from a Git repository: its default exclusions (VCS
+// files, CI config, archives and images), every .sourceignore in the tree
+// and the GitRepository's spec.ignore.
+func artifactMatcher(root, ignore string) (gitignore.Matcher, error) {
+	ps, err := sourceignore.LoadIgnorePatterns(root, nil)
+	if err != nil {
+		return nil, err
+	}
+	if ignore != "" {
+		ps = append(ps, sourceignore.ReadPatterns(strings.NewReader(ignore), nil)...)
+	}
+	return sourceignore.NewDefaultMatcher(ps, nil), nil
+}
+
+// ignoreFS shows kustomize the source tree as the artifact would hold it:
+// ignored files do not exist.
+type ignoreFS struct {
+	filesys.FileSystem
+	root    string
+	matcher gitignore.Matcher
+}
+
+// ignored reports whether the absolute path p is left out of the artifact.
+func (f ignoreFS) ignored(p string) bool {
+	rel, err := filepath.Rel(f.root, p)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return false
+	}
+	return f.matcher.Match(strings.Split(rel, string(filepath.Separator)), f.FileSystem.IsDir(p))
+}
+
+func (f ignoreFS) notExist(p string) error {
+	return &os.PathError{Op: "open", Path: p, Err: os.ErrNotExist}
+}
+
+func (f ignoreFS) Exists(p string) bool { return !f.ignored(p) && f.FileSystem.Exists(p) }
+func (f ignoreFS) IsDir(p string) bool  { return !f.ignored(p) && f.FileSystem.IsDir(p) }
+
+func (f ignoreFS) Open(p string) (filesys.File, error) {
+	if f.ignored(p) {
+		return nil, f.notExist(p)
+	}
+	return f.FileSystem.Open(p)
+}
+
+func (f ignoreFS) ReadFile(p string) ([]byte, error) {
+	if f.ignored(p) {
+		return nil, f.notExist(p)
+	}
+	return f.FileSystem.ReadFile(p)
+}
+
+func (f ignoreFS) ReadDir(p string) ([]string, error) {
+	names, err := f.FileSystem.ReadDir(p)
+	if err != nil {
+		return nil, err
+	}
+	out := names[:0:0]
+	for _, n := range names {
+		if !f.ignored(filepath.Join(p, n)) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func (f ignoreFS) Glob(pattern string) ([]string, error) {
+	matches, err := f.FileSystem.Glob(pattern)
+	if err != nil {
+		return nil, err
+	}
+	out := matches[:0:0]
+	for _, m := range matches {
+		if !f.ignored(m) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (f ignoreFS) Walk(p string, fn filepath.WalkFunc) error {
+	return f.FileSystem.Walk(p, func(path string, info os.FileInfo, err error) error {
+		if err == nil && f.ignored(path) {
+			if info != nil && info.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		return fn(path, info, err)
+	})
+}
