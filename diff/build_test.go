@@ -43,12 +43,12 @@ func treeDigest(t *testing.T, root string) string {
 func TestBuildNeverWritesToTheTreeAndRunsConcurrently(t *testing.T) {
 	root := writeTree(t, "default", map[string]string{
 		// No kustomization.yaml: Flux generates one, which must stay in memory.
-		"generated/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\ndata: {k: v}\n",
+		"generated/cm.yaml":                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\ndata: {k: v}\n",
 		"generated/sub/kustomization.yaml": "resources: [cm.yaml]\n",
-		"generated/sub/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: default}\n",
-		"existing/kustomization.yaml": "resources: [../generated/cm.yaml]\nnamePrefix: x-\n",
-		".sourceignore": "generated/ignored.yaml\n",
-		"generated/ignored.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ignored, namespace: default}\n",
+		"generated/sub/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: default}\n",
+		"existing/kustomization.yaml":      "resources: [../generated/cm.yaml]\nnamePrefix: x-\n",
+		".sourceignore":                    "generated/ignored.yaml\n",
+		"generated/ignored.yaml":           "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ignored, namespace: default}\n",
 	})
 	before := treeDigest(t, root)
 	ks := newKS("default", "app", "./generated")
@@ -103,9 +103,9 @@ func TestBuildNeverWritesToTheTreeAndRunsConcurrently(t *testing.T) {
 
 func TestBuildErrors(t *testing.T) {
 	root := writeTree(t, "default", map[string]string{
-		"broken/ok.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n",
-		"broken/broken.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [unclosed\n",
-		"file.yaml":          "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: f}\n",
+		"broken/ok.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n",
+		"broken/broken.yaml":        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [unclosed\n",
+		"file.yaml":                 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: f}\n",
 		"escape/kustomization.yaml": "resources: [../../outside.yaml]\n",
 	})
 	tests := []struct {
