@@ -7,14 +7,12 @@ import (
 	"path/filepath"
 	"runtime"
 
-	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
-	sourcev1 "github.com/fluxcd/source-controller/api/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/fluxdiff/fluxdiff/kube/scheme"
 )
 
 // HowToGetBinaries tells a developer how to provide the API server.
@@ -38,17 +36,7 @@ type Env struct {
 }
 
 // NewScheme returns a scheme with core Kubernetes, CRD and Flux types.
-func NewScheme() *k8sruntime.Scheme {
-	s := k8sruntime.NewScheme()
-	for _, add := range []func(*k8sruntime.Scheme) error{
-		clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, sourcev1.AddToScheme, kustomizev1.AddToScheme,
-	} {
-		if err := add(s); err != nil {
-			panic(err)
-		}
-	}
-	return s
-}
+func NewScheme() *k8sruntime.Scheme { return scheme.New() }
 
 // Start starts a new control plane with the Flux CRDs installed. Most tests
 // share the one that Main starts; tests of several clusters start more.

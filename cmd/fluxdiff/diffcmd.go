@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/fluxdiff/fluxdiff/diff"
+	"github.com/fluxdiff/fluxdiff/kube"
+	"github.com/fluxdiff/fluxdiff/kube/scheme"
+)
+
+type diffOptions struct {
+	namespace, path, kubeconfig, kubeContext, ksFile, output string
+	recursive                                                bool
+	concurrency                                              int
+	timeout                                                  time.Duration
+}
+
+func newDiffCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Diff local sources against a cluster",
+	}
+	cmd.AddCommand(newDiffKustomizationCmd())
+	return cmd
+}
+
+func newDiffKustomizationCmd() *cobra.Command {
+	o := &diffOptions{}
+	cmd := &cobra.Command{
+		Use:     "kustomization NAME --path DIR",
+		Aliases: []string{"ks"},
+		Short:   "Diff a Flux Kustomization built from a local folder against the cluster",
+		Long: `Build the Flux Kustomization NAME from a local folder the way kustomize-controller
+would, and compare the result with the cluster using a server-side apply dry-run.
+
+The spec (patches, images, postBuild, prune...) comes from the live Kustomization
+NAME, or from --kustomization-file for one that does not exist yet. --path is the
+local folder that corresponds to spec.path; files outside it are read relative
+to the enclosing Git repository, as Flux reads them from the source artifact.
+
+Exit status: 0 when nothing would change, 1 when something would change,
+2 on any error (each on stderr, naming the object or file).`,
+		Example: `  fluxdiff diff kustomization podinfo --path ./kustomize
+  fluxdiff diff ks apps -n flux-system --path ./apps --recursive -o markdown`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDiffKustomization(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.namespace, "namespace", "n", "flux-system", "namespace of the Kustomization")
+	f.StringVar(&o.path, "path", "", "local folder that matches the Kustomization's spec.path (required)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+	f.StringVar(&o.kubeContext, "context", "", "kubeconfig context (default: the current one)")
+	f.StringVar(&o.ksFile, "kustomization-file", "", "YAML file with the Kustomization, for one not yet in the cluster")
+	f.BoolVar(&o.recursive, "recursive", false, "also diff Kustomizations found in the build that use the same source")
+	f.StringVarP(&o.output, "output", "o", "text", "output format: text, markdown or json")
+	f.IntVar(&o.concurrency, "concurrency", diff.DefaultConcurrency, "parallel dry-run requests")
+	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
+	_ = cmd.MarkFlagRequired("path")
+	return cmd
+}
+
+func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name string, o *diffOptions) error {
+	render, err := renderer(o.output)
+	if err != nil {
+		return &codeError{code: exitError, err: err}
+	}
+	root, specPath, err := sourceRoot(o.path)
+	if err != nil {
+		return &codeError{code: exitError, err: err}
+	}
+	cl := kube.LoadCluster(kube.ClusterSpec{Name: o.kubeContext, Kubeconfig: o.kubeconfig, Context: o.kubeContext})
+	if cl.LoadErr != nil {
+		return &codeError{code: exitError, err: cl.LoadErr}
+	}
+	c, err := client.New(cl.Config, client.Options{Scheme: scheme.New()})
+	if err != nil {
+		return &codeError{code: exitError, err: fmt.Errorf("cluster client: %w", err)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	ks, err := loadKustomization(ctx, c, name, o)
+	if err != nil {
+		return &codeError{code: exitError, err: err}
+	}
+	ks.Spec.Path = specPath
+	d := &diff.Differ{Client: c, Concurrency: o.concurrency}
+	rep, err := d.Diff(ctx, diff.Request{Root: root, Kustomization: ks, Recursive: o.recursive})
+	if err != nil {
+		return &codeError{code: exitError, err: err}
+	}
+	if err := render(stdout, rep); err != nil {
+		return &codeError{code: exitError, err: err}
+	}
+	if rep.HasErrors() {
+		printReportErrors(stderr, rep)
+		return &codeError{code: exitError}
+	}
+	if rep.HasChanges() {
+		return &codeError{code: exitChanges}
+	}
+	return nil
+}
+
+func renderer(format string) (func(io.Writer, *diff.Report) error, error) {
+	switch format {
+	case "text":
+		return diff.WriteText, nil
+	case "markdown", "md":
+		return diff.WriteMarkdown, nil
+	case "json":
+		return diff.WriteJSON, nil
+	}
+	return nil, fmt.Errorf("--output %q: want text, markdown or json", format)
+}
+
+// sourceRoot finds the Git repository that holds dir (the source tree Flux
+// would fetch) and dir's path inside it as spec.path. Outside a repository
+// dir itself is the root.
+func sourceRoot(dir string) (root, specPath string, err error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", "", err
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", "", fmt.Errorf("--path %s: %w", dir, errors.Unwrap(err))
+	}
+	if !fi.IsDir() {
+		return "", "", fmt.Errorf("--path %s: not a folder", dir)
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			rel, err := filepath.Rel(d, abs)
+			return d, "./" + filepath.ToSlash(rel), err
+		}
+		if filepath.Dir(d) == d {
+			return abs, "./", nil
+		}
+	}
+}
+
+// loadKustomization reads the Kustomization from --kustomization-file or
+// the cluster. A file's Kustomization still takes the live status (its
+// inventory, for prune) when one exists.
+func loadKustomization(ctx context.Context, c client.Client, name string, o *diffOptions) (*kustomizev1.Kustomization, error) {
+	live := &kustomizev1.Kustomization{}
+	err := c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: name}, live)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("get Kustomization %s/%s: %w", o.namespace, name, err)
+	}
+	found := err == nil
+	if o.ksFile == "" {
+		if !found {
+			return nil, fmt.Errorf("Kustomization %s/%s not found in the cluster; pass --kustomization-file for one that does not exist yet", o.namespace, name)
+		}
+		return live, nil
+	}
+	b, err := os.ReadFile(o.ksFile)
+	if err != nil {
+		return nil, fmt.Errorf("--kustomization-file: %w", err)
+	}
+	ks := &kustomizev1.Kustomization{}
+	if err := yaml.UnmarshalStrict(b, ks); err != nil {
+		return nil, fmt.Errorf("%s: %w", o.ksFile, err)
+	}
+	if ks.Kind != kustomizev1.KustomizationKind || ks.APIVersion != kustomizev1.GroupVersion.String() {
+		return nil, fmt.Errorf("%s: want a %s %s, found %s %s", o.ksFile, kustomizev1.GroupVersion, kustomizev1.KustomizationKind, ks.APIVersion, ks.Kind)
+	}
+	if ks.Name != name {
+		return nil, fmt.Errorf("%s: holds Kustomization %q, not %q", o.ksFile, ks.Name, name)
+	}
+	if ks.Namespace == "" {
+		ks.Namespace = o.namespace
+	}
+	if found && ks.Namespace == live.Namespace {
+		ks.Status = live.Status
+	}
+	return ks, nil
+}
+
+// printReportErrors writes one line per failed Kustomization or object.
+func printReportErrors(w io.Writer, rep *diff.Report) {
+	for _, k := range rep.Kustomizations {
+		if k.Error != "" {
+			fmt.Fprintf(w, "error: Kustomization %s/%s: %s\n", k.Namespace, k.Name, k.Error)
+		}
+		for _, c := range k.Changes {
+			if c.Action == diff.ActionFailed {
+				fmt.Fprintf(w, "error: %s: %s\n", c.ID(), c.Reason)
+			}
+		}
+	}
+}
