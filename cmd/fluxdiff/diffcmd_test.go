@@ -154,4 +154,3 @@ func applyDoc(t *testing.T, c client.Client, doc, ksName, ns string) {
 		t.Fatal(err)
 	}
 }
-
