@@ -56,8 +56,18 @@ func (d *Differ) dryRunAll(ctx context.Context, rm *ssa.ResourceManager, ks *kus
 			rest = append(rest, i)
 		}
 	}
+	// With SOPS decryption configured, kustomize-controller decrypts
+	// encrypted Secrets with keys fluxdiff does not hold; without it, it
+	// applies them as they are, and so does the dry-run.
+	decrypts := ks.Spec.Decryption != nil && ks.Spec.Decryption.Provider == "sops"
 	run := func(idx []int, p *pending) error {
-		return d.forEach(ctx, idx, func(i int) { changes[i] = d.diffObject(ctx, rm, objs[i], opts, p) })
+		return d.forEach(ctx, idx, func(i int) {
+			if decrypts && isSOPS(objs[i]) {
+				changes[i] = d.diffSOPS(ctx, objs[i])
+				return
+			}
+			changes[i] = d.diffObject(ctx, rm, objs[i], opts, p)
+		})
 	}
 	if err := run(first, nil); err != nil {
 		return nil, err
@@ -138,9 +148,6 @@ func (d *Differ) diffObject(ctx context.Context, rm *ssa.ResourceManager, obj *u
 			c.Reason = fmt.Sprintf("internal error while diffing: %v", r)
 		}
 	}()
-	if isSOPS(obj) {
-		return d.diffSOPS(ctx, obj)
-	}
 	entry, live, merged, err := rm.Diff(ctx, obj.DeepCopy(), opts)
 	if err != nil {
 		if why := p.covers(obj); why != "" {

@@ -305,7 +305,9 @@ stringData: {user: alice}
 		"app/new.yaml":   "apiVersion: v1\nkind: Secret\nmetadata: {name: new-key, namespace: __NS__}\ndata:\n  user: ENC[AES256_GCM,data:Zm9v,iv:a,tag:b,type:str]\n  token: ENC[AES256_GCM,data:eHl6,iv:e,tag:f,type:str]\n" + sops,
 		"app/fresh.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: fresh, namespace: __NS__}\nstringData:\n  key: ENC[AES256_GCM,data:eHl6,iv:e,tag:f,type:str]\n" + sops,
 	})
-	k := run(t, ns, root, newKS(ns.Name, "app", "./app"))
+	ks := newKS(ns.Name, "app", "./app")
+	ks.Spec.Decryption = &kustomizev1.Decryption{Provider: "sops"}
+	k := run(t, ns, root, ks)
 	wantRows(t, k,
 		row{ActionUnchanged, "Secret", ns.Name, "same-keys"},
 		row{ActionConfigured, "Secret", ns.Name, "new-key"},
@@ -316,6 +318,18 @@ stringData: {user: alice}
 	if !strings.Contains(c.Reason, "SOPS") || strings.Contains(c.Diff, "ENC[") {
 		t.Errorf("reason %q, diff:\n%s", c.Reason, c.Diff)
 	}
+
+	t.Run("without spec.decryption the ciphertext is applied as it is", func(t *testing.T) {
+		k := run(t, ns, root, newKS(ns.Name, "app", "./app"))
+		// ENC[...] is not base64, so the API server rejects data; stringData
+		// would be stored verbatim.
+		if c := change(t, k, "Secret", "same-keys"); c.Action != ActionFailed || strings.Contains(c.Reason, "SOPS") {
+			t.Errorf("same-keys: %s %q", c.Action, c.Reason)
+		}
+		if c := change(t, k, "Secret", "fresh"); c.Action != ActionCreated || strings.Contains(c.Diff, "ENC[") {
+			t.Errorf("fresh: %s %q\n%s", c.Action, c.Reason, c.Diff)
+		}
+	})
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
