@@ -57,6 +57,12 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}})
 	}
 	reportIntegrations(cfg, log)
+	dur, err := openDurable(ctx, cfg, log)
+	if err != nil {
+		return &codeError{code: exitError, err: err}
+	}
+	defer dur.close(cfg.ShutdownTimeout.Duration) // after the HTTP server: no more enqueues
+	checks = append(checks, dur.check())
 
 	srv := server.New(server.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Checks: checks})
 	l, err := net.Listen("tcp", cfg.Listen)

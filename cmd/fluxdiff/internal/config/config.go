@@ -35,6 +35,7 @@ type Config struct {
 	Slack    Slack     `json:"slack,omitempty"`
 	Clusters []Cluster `json:"clusters,omitempty"`
 	Store    Store     `json:"store,omitempty"`
+	Queue    Queue     `json:"queue,omitempty"`
 	Diff     Diff      `json:"diff,omitempty"`
 }
 
@@ -99,6 +100,14 @@ type Cluster struct {
 type Store struct {
 	// URL is sqlite:///path/to/file.db or postgres://...
 	URL string `json:"url,omitempty"`
+}
+
+// Queue configures the job queue's workers in this process.
+type Queue struct {
+	// Workers is how many diffs run at once.
+	Workers int `json:"workers,omitempty"`
+	// ClusterConcurrency bounds the diffs working on one cluster at once.
+	ClusterConcurrency int `json:"clusterConcurrency,omitempty"`
 }
 
 // Diff configures the diff engine.
@@ -193,6 +202,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Store.URL == "" {
 		c.Store.URL = DefaultStoreURL
+	}
+	if c.Queue.Workers == 0 {
+		c.Queue.Workers = 4
+	}
+	if c.Queue.ClusterConcurrency == 0 {
+		c.Queue.ClusterConcurrency = 2
 	}
 	if c.Diff.Concurrency == 0 {
 		c.Diff.Concurrency = 8

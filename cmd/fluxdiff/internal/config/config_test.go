@@ -49,6 +49,7 @@ func TestLoadWithNothingGivesEmbeddedDefaults(t *testing.T) {
 		ShutdownTimeout: Duration{30 * time.Second}, MaxBodyBytes: 25 << 20,
 		Clusters: []Cluster{{Name: "default", QPS: 50, Burst: 100}},
 		Store:    Store{URL: DefaultStoreURL},
+		Queue:    Queue{Workers: 4, ClusterConcurrency: 2},
 		Diff:     Diff{Concurrency: 8, Timeout: Duration{5 * time.Minute}},
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
@@ -109,6 +110,21 @@ func TestBadEnvironmentValuesAreNamed(t *testing.T) {
 	}
 }
 
+func TestQueueSettingsComeFromFileAndEnvironment(t *testing.T) {
+	path := writeFile(t, "fluxdiff.yaml", "queue:\n  workers: 6\n  clusterConcurrency: 3\n")
+	cfg, err := Load(path, envMap(map[string]string{"FLUXDIFF_QUEUE_WORKERS": "12"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Queue{Workers: 12, ClusterConcurrency: 3}, cfg.Queue); diff != "" {
+		t.Errorf("queue (-want +got):\n%s", diff)
+	}
+	_, err = Load("", envMap(map[string]string{"FLUXDIFF_QUEUE_WORKERS": "many"}))
+	if err == nil || !strings.Contains(err.Error(), "FLUXDIFF_QUEUE_WORKERS") {
+		t.Errorf("a bad FLUXDIFF_QUEUE_WORKERS is not named: %v", err)
+	}
+}
+
 func TestPartialIntegrationsAreRejected(t *testing.T) {
 	_, err := Load("", envMap(map[string]string{"FLUXDIFF_GITHUB_APP_ID": "1", "FLUXDIFF_SLACK_BOT_TOKEN": "xoxb-1"}))
 	for _, want := range []string{"github.privateKeyFile: required", "github.webhookSecret: required", "slack.signingSecret: required"} {
@@ -124,6 +140,8 @@ func TestInvalidSettings(t *testing.T) {
 		{"store:\n  url: mysql://x", "scheme must be sqlite or postgres"},
 		{"diff:\n  concurrency: 1000", "outside 1..256"},
 		{"diff:\n  timeout: fast", `invalid duration "fast"`},
+		{"queue:\n  workers: 300", "queue.workers: 300 is outside 1..256"},
+		{"queue:\n  clusterConcurrency: -1", "queue.clusterConcurrency: -1 is outside 1..256"},
 		{"clusters:\n- name: a\n- name: a", `"a" is used twice`},
 		{"clusters:\n- name: a\n  kubeconfig: /nonexistent/kubeconfig", "clusters[0].kubeconfig"},
 		{"listen: \":99999\"", "not a number in 0..65535"},

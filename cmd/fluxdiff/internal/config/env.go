@@ -30,6 +30,8 @@ var envVars = []struct {
 	{"SLACK_BOT_TOKEN_FILE", func(c *Config, v string) error { c.Slack.BotTokenFile = v; return nil }},
 	{"SLACK_CHANNEL", func(c *Config, v string) error { c.Slack.Channel = v; return nil }},
 	{"STORE_URL", func(c *Config, v string) error { c.Store.URL = v; return nil }},
+	{"QUEUE_WORKERS", func(c *Config, v string) error { return setInt(&c.Queue.Workers, v) }},
+	{"QUEUE_CLUSTER_CONCURRENCY", func(c *Config, v string) error { return setInt(&c.Queue.ClusterConcurrency, v) }},
 	{"DIFF_CONCURRENCY", func(c *Config, v string) error { return setInt(&c.Diff.Concurrency, v) }},
 	{"DIFF_TIMEOUT", func(c *Config, v string) error { return setDuration(&c.Diff.Timeout, v) }},
 }

@@ -34,6 +34,12 @@ func (c *Config) validate() []error {
 	if err := checkStoreURL(c.Store.URL); err != nil {
 		add("store.url: %v", err)
 	}
+	if c.Queue.Workers < 1 || c.Queue.Workers > 256 {
+		add("queue.workers: %d is outside 1..256", c.Queue.Workers)
+	}
+	if c.Queue.ClusterConcurrency < 1 || c.Queue.ClusterConcurrency > 256 {
+		add("queue.clusterConcurrency: %d is outside 1..256", c.Queue.ClusterConcurrency)
+	}
 	if c.Diff.Concurrency < 1 || c.Diff.Concurrency > 256 {
 		add("diff.concurrency: %d is outside 1..256", c.Diff.Concurrency)
 	}

@@ -1,0 +1,69 @@
+package queue
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config configures a Queue. Zero fields take the defaults below.
+type Config struct {
+	// Logger receives the queue's and river's logs; required.
+	Logger *slog.Logger
+	// Workers is how many diff jobs this process runs at once (default 4).
+	Workers int
+	// CommandWorkers is how many Slack commands run at once (default 4).
+	CommandWorkers int
+	// ClusterConcurrency bounds the jobs of this process working on one
+	// cluster at once (default 2).
+	ClusterConcurrency int
+	// MaxAttempts bounds the runs of a failing job (default 8: with river's
+	// backoff, retries spread over about an hour and a half).
+	MaxAttempts int
+	// JobTimeout cancels a job's context after this long (default 15m).
+	JobTimeout time.Duration
+	// RescueStuckJobsAfter makes a job that has been running this long,
+	// such as one whose process died, eligible to run again (default
+	// JobTimeout + 5m; must exceed JobTimeout).
+	RescueStuckJobsAfter time.Duration
+	// DedupTTL is how long a delivery key is remembered (default 72h).
+	DedupTTL time.Duration
+	// FetchPollInterval is how often to look for new jobs without a
+	// notification, as on SQLite (default 1s).
+	FetchPollInterval time.Duration
+	// Now returns the time (default time.Now).
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+	if c.CommandWorkers <= 0 {
+		c.CommandWorkers = 4
+	}
+	if c.ClusterConcurrency <= 0 {
+		c.ClusterConcurrency = 2
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 8
+	}
+	if c.JobTimeout <= 0 {
+		c.JobTimeout = 15 * time.Minute
+	}
+	if c.RescueStuckJobsAfter <= c.JobTimeout {
+		c.RescueStuckJobsAfter = c.JobTimeout + 5*time.Minute
+	}
+	if c.DedupTTL <= 0 {
+		c.DedupTTL = 72 * time.Hour
+	}
+	if c.FetchPollInterval <= 0 {
+		c.FetchPollInterval = time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}

@@ -1,0 +1,54 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/fluxdiff/fluxdiff/server/store"
+)
+
+// PRJob is one run of a diff job, handed to the Runner.
+type PRJob struct {
+	PRDiffArgs
+	// JobID is the queue's job ID; Attempt counts from 1.
+	JobID   int64
+	Attempt int
+	// Clusters bounds the work this process does on each cluster at once;
+	// the Runner acquires a slot per cluster it talks to.
+	Clusters *ClusterLimiter
+}
+
+// Result is what a Runner produced.
+type Result struct {
+	// MergeSHA is the commit that was built.
+	MergeSHA string
+	// Clusters are the clusters covered.
+	Clusters []string
+	// Report is the Report as JSON.
+	Report json.RawMessage
+}
+
+// Runner turns a diff job into a report. Errors are retried unless
+// permanent (see Permanent); ctx is cancelled when the job is superseded.
+type Runner interface {
+	RunPRDiff(ctx context.Context, job PRJob) (Result, error)
+}
+
+// Refs finds and records what was published, so that publishing again
+// updates instead of adding. *store.Store satisfies it.
+type Refs interface {
+	PublishedRef(ctx context.Context, kind, key string) (store.PublishedRef, error)
+	SavePublishedRef(ctx context.Context, ref store.PublishedRef) error
+}
+
+// Publisher shows a stored report (sticky PR comment, check run, Slack
+// message). It must be idempotent: look up the existing reference in refs
+// and update it; create and record one only when none exists.
+type Publisher interface {
+	Publish(ctx context.Context, rep store.Report, refs Refs) error
+}
+
+// CommandRunner runs a Slack command.
+type CommandRunner interface {
+	RunCommand(ctx context.Context, cmd CommandArgs) error
+}

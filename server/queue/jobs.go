@@ -1,0 +1,75 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Queue names inside river.
+const (
+	queueDiff    = "diff"
+	queueCommand = "command"
+)
+
+// PRDiffArgs asks for the diff of a pull request at a head SHA. Jobs are
+// unique by repository, pull request and head SHA while queued or running.
+type PRDiffArgs struct {
+	// InstallationID is the GitHub App installation to act as.
+	InstallationID int64 `json:"installation_id"`
+	// Repo is "owner/name".
+	Repo string `json:"repo" river:"unique"`
+	// PR is the pull request number.
+	PR int `json:"pr" river:"unique"`
+	// HeadSHA is the head commit to diff.
+	HeadSHA string `json:"head_sha" river:"unique"`
+	// DeliveryID is the GitHub delivery that asked, for de-duplication and
+	// logs; empty when the diff was asked otherwise.
+	DeliveryID string `json:"delivery_id,omitempty"`
+	// Trigger says what asked, e.g. "pull_request.synchronize" or "slack".
+	Trigger string `json:"trigger,omitempty"`
+	// RequestedBy names the person who asked, when one did.
+	RequestedBy string `json:"requested_by,omitempty"`
+}
+
+// Kind is the river job kind.
+func (PRDiffArgs) Kind() string { return "pr_diff" }
+
+func (a PRDiffArgs) validate() error {
+	var problems []error
+	if owner, name, ok := strings.Cut(a.Repo, "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		problems = append(problems, fmt.Errorf("repo %q is not owner/name", a.Repo))
+	}
+	if a.PR <= 0 {
+		problems = append(problems, fmt.Errorf("pull request number %d is not positive", a.PR))
+	}
+	if a.HeadSHA == "" {
+		problems = append(problems, errors.New("head SHA is empty"))
+	}
+	if err := errors.Join(problems...); err != nil {
+		return Permanent(fmt.Errorf("invalid diff request: %w", err))
+	}
+	return nil
+}
+
+// CommandArgs asks to run a Slack slash command.
+type CommandArgs struct {
+	// TeamID, ChannelID and UserID say where and by whom it was typed.
+	TeamID    string `json:"team_id"`
+	ChannelID string `json:"channel_id"`
+	UserID    string `json:"user_id"`
+	// Text is what followed the command.
+	Text string `json:"text"`
+	// ResponseURL is where Slack accepts the answer.
+	ResponseURL string `json:"response_url"`
+}
+
+// Kind is the river job kind.
+func (CommandArgs) Kind() string { return "slack_command" }
+
+func (a CommandArgs) validate() error {
+	if a.TeamID == "" || a.UserID == "" || a.ResponseURL == "" {
+		return Permanent(errors.New("invalid slack command: team, user and response URL are required"))
+	}
+	return nil
+}
