@@ -49,7 +49,9 @@ func newRecorder(root string) *recorder {
 }
 
 // wrap returns fs with every read recorded.
-func (r *recorder) wrap(fs filesys.FileSystem) filesys.FileSystem { return &recordingFS{FileSystem: fs, r: r} }
+func (r *recorder) wrap(fs filesys.FileSystem) filesys.FileSystem {
+	return &recordingFS{FileSystem: fs, r: r}
+}
 
 func (r *recorder) readSet() *readSet {
 	r.mu.Lock()
