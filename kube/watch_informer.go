@@ -53,11 +53,11 @@ func (cw *clusterWatch) newInformer(dc dynamic.Interface, gvr schema.GroupVersio
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			l, err := res.List(ctx, opts)
-			return l, cw.record(gvr, err)
+			return l, cw.record("list", gvr, err)
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 			w, err := res.Watch(ctx, opts)
-			return w, cw.record(gvr, err)
+			return w, cw.record("watch", gvr, err)
 		},
 	}
 	inf := cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, dc), &unstructured.Unstructured{},
@@ -74,15 +74,15 @@ func (cw *clusterWatch) newInformer(dc dynamic.Interface, gvr schema.GroupVersio
 
 // record turns the outcome of a list or watch into the cluster's health and
 // returns err unchanged.
-func (cw *clusterWatch) record(gvr schema.GroupVersionResource, err error) error {
+func (cw *clusterWatch) record(verb string, gvr schema.GroupVersionResource, err error) error {
 	switch {
 	case err == nil:
 		cw.succeed()
 	case errors.Is(err, context.Canceled):
 	case apierrors.IsNotFound(err):
-		cw.fail(fmt.Errorf("list %s: %w (are the Flux CRDs installed?)", gvr.GroupResource(), err))
+		cw.fail(fmt.Errorf("%s %s: %w (are the Flux CRDs installed?)", verb, gvr.GroupResource(), err))
 	default:
-		cw.fail(fmt.Errorf("list %s: %w", gvr.GroupResource(), err))
+		cw.fail(fmt.Errorf("%s %s: %w", verb, gvr.GroupResource(), err))
 	}
 	return err
 }

@@ -61,6 +61,6 @@ current kubeconfig context.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newIndexCmd(), newVersionCmd())
 	return root
 }
