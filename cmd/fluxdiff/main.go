@@ -61,6 +61,6 @@ current kubeconfig context.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newDiffCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newDiffCmd(), newIndexCmd(), newVersionCmd())
 	return root
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/fluxdiff/fluxdiff/cmd/fluxdiff/internal/config"
 	"github.com/fluxdiff/fluxdiff/kube"
@@ -48,14 +49,9 @@ Environment overrides:
 }
 
 func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	klog.SetSlogLogger(log.With("component", "client-go"))
 	clusters := loadClusters(cfg.Clusters, log)
-	checks := make([]server.Check, 0, len(clusters))
-	for _, cl := range clusters {
-		checks = append(checks, server.Check{Name: "cluster/" + cl.Name, Run: func(ctx context.Context) error {
-			_, err := cl.Version(ctx)
-			return err
-		}})
-	}
+	checks := clusterChecks(startIndex(ctx, clusters))
 	reportIntegrations(cfg, log)
 	dur, err := openDurable(ctx, cfg, log)
 	if err != nil {

@@ -1,0 +1,79 @@
+package kube
+
+import (
+	"cmp"
+	"fmt"
+	"strings"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+)
+
+// defaultBranch is what source-controller checks out when a GitRepository
+// has no spec.ref.
+const defaultBranch = "master"
+
+// gitSource is what the index keeps of a GitRepository.
+type gitSource struct {
+	url, repo, branch, reason string
+}
+
+func gitSourceOf(repo *sourcev1.GitRepository) gitSource {
+	src := gitSource{url: repo.Spec.URL, repo: NormalizeRepoURL(repo.Spec.URL)}
+	src.branch, src.reason = branchOf(repo.Spec.Reference)
+	if src.reason != "" {
+		src.reason = fmt.Sprintf("GitRepository %s/%s %s", repo.Namespace, repo.Name, src.reason)
+	}
+	return src
+}
+
+// branchOf returns the branch a GitRepository follows, or why it follows
+// none. The precedence is source-controller's: commit, name, semver, tag,
+// branch.
+func branchOf(ref *sourcev1.GitRepositoryRef) (branch, reason string) {
+	switch {
+	case ref == nil:
+		return defaultBranch, ""
+	case ref.Commit != "":
+		return "", fmt.Sprintf("is pinned to commit %s", ref.Commit)
+	case ref.Name != "":
+		if b, ok := strings.CutPrefix(ref.Name, "refs/heads/"); ok && b != "" {
+			return b, ""
+		}
+		return "", fmt.Sprintf("follows ref %s, which is not a branch", ref.Name)
+	case ref.SemVer != "":
+		return "", fmt.Sprintf("follows semver range %s", ref.SemVer)
+	case ref.Tag != "":
+		return "", fmt.Sprintf("follows tag %s", ref.Tag)
+	case ref.Branch != "":
+		return ref.Branch, ""
+	}
+	return defaultBranch, ""
+}
+
+// resolve builds the entry of ks from its source. The caller holds the
+// lock.
+func (ix *Index) resolve(key ObjectKey, ks *kustomizev1.Kustomization) *Entry {
+	ref := ks.Spec.SourceRef
+	e := &Entry{
+		ObjectKey:     key,
+		Path:          ks.Spec.Path,
+		Source:        SourceRef{Kind: ref.Kind, Namespace: cmp.Or(ref.Namespace, key.Namespace), Name: ref.Name},
+		Suspended:     ks.Spec.Suspend,
+		Kustomization: ks,
+	}
+	switch ref.Kind {
+	case sourcev1.GitRepositoryKind:
+		src, ok := ix.sources[ObjectKey{Cluster: key.Cluster, Namespace: e.Source.Namespace, Name: ref.Name}]
+		if !ok {
+			e.Reason = fmt.Sprintf("GitRepository %s/%s not found", e.Source.Namespace, ref.Name)
+			return e
+		}
+		e.URL, e.Repo, e.Branch, e.Reason = src.url, src.repo, src.branch, src.reason
+	case sourcev1.OCIRepositoryKind, sourcev1.BucketKind:
+		e.Reason = fmt.Sprintf("%s sources are not diffable from a pull request", ref.Kind)
+	default:
+		e.Reason = fmt.Sprintf("source kind %q is not supported", ref.Kind)
+	}
+	return e
+}
