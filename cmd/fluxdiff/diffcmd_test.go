@@ -21,8 +21,6 @@ import (
 	"github.com/fluxdiff/fluxdiff/kube/kubetest"
 )
 
-func TestMain(m *testing.M) { os.Exit(kubetest.Main(m)) }
-
 // gitRepo writes files into a fresh Git repository and commits them.
 func gitRepo(t *testing.T, files map[string]string) string {
 	t.Helper()

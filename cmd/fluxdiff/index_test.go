@@ -30,8 +30,6 @@ import (
 	"github.com/fluxdiff/fluxdiff/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(kubetest.Main(m)) }
-
 func createFluxObjects(t *testing.T, c client.Client, ns string) {
 	t.Helper()
 	interval := metav1.Duration{Duration: time.Minute}
@@ -67,8 +65,8 @@ func createFluxObjects(t *testing.T, c client.Client, ns string) {
 	}
 }
 
-// runCLI runs fluxdiff with args and returns its stdout and error.
-func runCLI(t *testing.T, args ...string) (string, error) {
+// runInProcess runs the fluxdiff command tree with args and returns its stdout and error.
+func runInProcess(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	root := newRootCmd()
 	var out bytes.Buffer
@@ -98,7 +96,7 @@ func TestIndexCommand(t *testing.T) {
 	cfg := writeConfig(t, fmt.Sprintf("  - name: dev\n    kubeconfig: %s\n", kubeconfig))
 
 	t.Run("json lists every Kustomization of the repository with its status", func(t *testing.T) {
-		out, err := runCLI(t, "index", "--config", cfg, "--repo", "git@github.com:example/fleet.git", "-o", "json")
+		out, err := runInProcess(t, "index", "--config", cfg, "--repo", "git@github.com:example/fleet.git", "-o", "json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +125,7 @@ func TestIndexCommand(t *testing.T) {
 		}
 	})
 	t.Run("the table names OCI sources as not PR-diffable", func(t *testing.T) {
-		out, err := runCLI(t, "index", "--config", cfg)
+		out, err := runInProcess(t, "index", "--config", cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +147,7 @@ func TestIndexCommand(t *testing.T) {
 	t.Run("an unreachable cluster fails the command but the others are printed", func(t *testing.T) {
 		down := writeConfig(t, fmt.Sprintf("  - name: dev\n    kubeconfig: %s\n  - name: gone\n    kubeconfig: %s\n",
 			kubeconfig, unreachableKubeconfig(t, kubeconfig)))
-		out, err := runCLI(t, "index", "--config", down, "--timeout", "2s")
+		out, err := runInProcess(t, "index", "--config", down, "--timeout", "2s")
 		var ce *codeError
 		if !errors.As(err, &ce) || ce.code != exitError || !strings.Contains(err.Error(), "cluster gone") {
 			t.Errorf("err = %v, want exit code %d naming cluster gone", err, exitError)
