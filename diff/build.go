@@ -72,7 +72,15 @@ func build(root string, ks *kustomizev1.Kustomization, opts BuildOptions) ([]*un
 	if err != nil {
 		return nil, err
 	}
-	manifest, kfile, action, err := kustomize.NewGenerator(root, u).GenerateManifest(dir)
+	// The generator scans a folder without kustomization.yaml on disk; the
+	// ignore patterns keep it from parsing files the artifact leaves out
+	// (.sops.yaml, CI config). dropIgnoredResources then applies the exact
+	// artifact rules to what it found.
+	ignore, err := generatorIgnore(root, dir, opts.Ignore)
+	if err != nil {
+		return nil, err
+	}
+	manifest, kfile, action, err := kustomize.NewGeneratorWithIgnore(root, ignore, u).GenerateManifest(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/fluxcd/pkg/ssa/normalize"
 	ssautils "github.com/fluxcd/pkg/ssa/utils"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -59,6 +60,7 @@ func (d *Differ) Diff(ctx context.Context, req Request) (*Report, error) {
 	if req.Kustomization == nil || req.Root == "" {
 		return nil, errors.New("diff: a source root and a Kustomization are required")
 	}
+	r := &run{d: d, req: req, secrets: &scrubber{}, pending: newPending()}
 	rep := &Report{SchemaVersion: SchemaVersion, Created: time.Now().UTC()}
 	queue := []nested{{ks: req.Kustomization}}
 	seen := map[string]bool{}
@@ -70,15 +72,12 @@ func (d *Differ) Diff(ctx context.Context, req Request) (*Report, error) {
 			continue // a cycle, or the same child reached twice
 		}
 		seen[key] = true
-		if n.parent != "" {
-			d.adoptLiveStatus(ctx, n.ks)
-		}
-		kr, children, err := d.diffOne(ctx, req, n)
+		kr, children, err := r.diffOne(ctx, n)
 		if err != nil {
 			return nil, err
 		}
-		if req.Recursive {
-			if n.depth >= d.maxDepth() && len(children) > 0 {
+		if req.Recursive && len(children) > 0 {
+			if n.depth >= d.maxDepth() {
 				kr.Warnings = append(kr.Warnings, fmt.Sprintf("nested Kustomizations beyond depth %d are not diffed", d.maxDepth()))
 			} else {
 				for _, c := range children {
@@ -88,7 +87,23 @@ func (d *Differ) Diff(ctx context.Context, req Request) (*Report, error) {
 		}
 		rep.Kustomizations = append(rep.Kustomizations, kr)
 	}
+	// Secret values found late (in a child) are scrubbed from earlier
+	// Kustomizations too.
+	for i := range rep.Kustomizations {
+		r.secrets.scrubReport(&rep.Kustomizations[i])
+	}
 	return rep, nil
+}
+
+// run is the state shared by the Kustomizations of one Diff call.
+type run struct {
+	d   *Differ
+	req Request
+	// secrets holds every secret value seen so far, parents' included.
+	secrets *scrubber
+	// pending holds the Namespaces and CRDs that builds so far create or
+	// change, so that their dependants are not reported as failures.
+	pending *pending
 }
 
 // nested is one Kustomization waiting to be diffed.
@@ -112,61 +127,107 @@ func (d *Differ) concurrency() int {
 	return DefaultConcurrency
 }
 
+// item is one built object, the fields of it that carry secret values, and
+// whether it is SOPS-encrypted (known before normalization drops the sops
+// field of typed objects).
+type item struct {
+	obj   *unstructured.Unstructured
+	paths []fieldPath
+	sops  bool
+}
+
 // diffOne diffs one Kustomization and returns the nested Kustomizations its
-// build contains.
-func (d *Differ) diffOne(ctx context.Context, req Request, n nested) (KustomizationReport, []*kustomizev1.Kustomization, error) {
+// build contains. A panic underneath becomes the Kustomization's error.
+func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, children []*kustomizev1.Kustomization, err error) {
 	ks := n.ks
-	kr := KustomizationReport{
-		Cluster: d.Cluster, Namespace: ks.Namespace, Name: ks.Name, Path: ks.Spec.Path,
+	kr = KustomizationReport{
+		Cluster: r.d.Cluster, Namespace: ks.Namespace, Name: ks.Name, Path: ks.Spec.Path,
 		Source: sourceString(ks), Parent: n.parent, Changes: []Change{},
 	}
-	fail := func(err error) (KustomizationReport, []*kustomizev1.Kustomization, error) {
+	defer func() {
+		if p := recover(); p != nil {
+			kr.Changes, kr.Counts, children, err = []Change{}, Counts{}, nil, nil
+			kr.Error = fmt.Sprintf("internal error while diffing: %v", p)
+		}
+	}()
+	if n.parent != "" {
+		if w := r.d.adoptLiveStatus(ctx, ks); w != "" {
+			kr.Warnings = append(kr.Warnings, w)
+		}
+	}
+	items, err := r.prepare(ctx, ks)
+	if err != nil {
 		if ctx.Err() != nil {
 			return kr, nil, ctx.Err()
 		}
 		kr.Error = err.Error()
 		return kr, nil, nil
 	}
-	objs, err := Build(req.Root, ks, BuildOptions{Ignore: req.Ignore})
-	if err != nil {
-		return fail(err)
+	changes, err := r.dryRunAll(ctx, ks, items)
+	if err == nil {
+		var deleted []Change
+		deleted, err = r.d.deletions(ctx, ks, items)
+		changes = append(changes, deleted...)
 	}
-	subst, err := loadSubstitution(ctx, d.Client, ks)
 	if err != nil {
-		return fail(fmt.Errorf("post build: %w", err))
+		if ctx.Err() != nil {
+			return kr, nil, ctx.Err()
+		}
+		kr.Error = err.Error()
+		return kr, nil, nil
 	}
-	if objs, err = subst.apply(ctx, objs); err != nil {
-		return fail(err)
+	for _, c := range changes {
+		kr.Counts.add(c.Action)
+	}
+	kr.Changes = changes
+	children, warnings := childKustomizations(ks, items)
+	kr.Warnings = append(kr.Warnings, warnings...)
+	return kr, children, nil
+}
+
+// prepare builds ks, substitutes variables and sets the metadata that
+// kustomize-controller sets before applying.
+func (r *run) prepare(ctx context.Context, ks *kustomizev1.Kustomization) ([]item, error) {
+	objs, err := Build(r.req.Root, ks, BuildOptions{Ignore: r.req.Ignore})
+	if err != nil {
+		return nil, err
+	}
+	subst, err := loadSubstitution(ctx, r.d.Client, ks, r.secrets)
+	if err != nil {
+		return nil, fmt.Errorf("post build: %w", err)
+	}
+	if subst != nil {
+		r.secrets.add(subst.secretValues...)
+	}
+	objs, paths, err := subst.apply(ctx, objs)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDecryption(ks, objs); err != nil {
+		return nil, err
+	}
+	encrypted := make([]bool, len(objs))
+	for i, o := range objs {
+		encrypted[i] = isSOPS(o)
 	}
 	if err := normalize.UnstructuredList(objs); err != nil {
-		return fail(fmt.Errorf("normalize: %w", err))
+		return nil, fmt.Errorf("normalize: %w", err)
 	}
 	if cm := ks.Spec.CommonMetadata; cm != nil {
 		ssautils.SetCommonMetadata(objs, cm.Labels, cm.Annotations)
 	}
-	rm := ssa.NewResourceManager(d.Client, nil, ssa.Owner{Field: FieldManager, Group: kustomizev1.GroupVersion.Group})
-	rm.SetOwnerLabels(objs, ks.Name, ks.Namespace)
+	ownerLabels(objs, ks)
+	items := make([]item, len(objs))
+	for i, o := range objs {
+		items[i] = item{obj: o, paths: paths[i], sops: encrypted[i]}
+	}
+	return items, nil
+}
 
-	sc := &scrubber{}
-	if subst != nil {
-		sc.add(subst.secretValues...)
-	}
-	changes, err := d.dryRunAll(ctx, rm, ks, objs)
-	if err != nil {
-		return fail(err)
-	}
-	deleted, err := d.deletions(ctx, ks, objs)
-	if err != nil {
-		return fail(err)
-	}
-	changes = append(changes, deleted...)
-	for i := range changes {
-		changes[i].Diff = sc.scrub(changes[i].Diff)
-		changes[i].Reason = sc.scrub(changes[i].Reason)
-		kr.Counts.add(changes[i].Action)
-	}
-	kr.Changes = changes
-	return kr, childKustomizations(ks, objs), nil
+// ownerLabels sets the labels kustomize-controller marks its objects with.
+func ownerLabels(objs []*unstructured.Unstructured, ks *kustomizev1.Kustomization) {
+	rm := ssa.NewResourceManager(nil, nil, ssa.Owner{Field: FieldManager, Group: kustomizev1.GroupVersion.Group})
+	rm.SetOwnerLabels(objs, ks.Name, ks.Namespace)
 }
 
 // sourceString is the sourceRef as Kind/namespace/name.
@@ -189,10 +250,15 @@ func changeFor(obj *unstructured.Unstructured, a Action) Change {
 
 // adoptLiveStatus copies the live Kustomization's status (its inventory, for
 // prune) onto a Kustomization taken from a build. A Kustomization that does
-// not exist yet keeps an empty status.
-func (d *Differ) adoptLiveStatus(ctx context.Context, ks *kustomizev1.Kustomization) {
+// not exist yet keeps an empty status; any other failure is a warning.
+func (d *Differ) adoptLiveStatus(ctx context.Context, ks *kustomizev1.Kustomization) string {
 	live := &kustomizev1.Kustomization{}
-	if err := d.Client.Get(ctx, client.ObjectKeyFromObject(ks), live); err == nil {
+	err := d.Client.Get(ctx, client.ObjectKeyFromObject(ks), live)
+	switch {
+	case err == nil:
 		ks.Status = live.Status
+	case !apierrors.IsNotFound(err):
+		return "cannot read the live Kustomization, so deletions are not shown: " + err.Error()
 	}
+	return ""
 }

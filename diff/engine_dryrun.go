@@ -44,35 +44,38 @@ func diffOptions(ks *kustomizev1.Kustomization) ssa.DiffOptions {
 
 // dryRunAll diffs every object, CRDs and Namespaces first (as Flux applies
 // them first), so that objects which depend on a Namespace or CRD the same
-// build creates are recognised and shown as created rather than failed.
-func (d *Differ) dryRunAll(ctx context.Context, rm *ssa.ResourceManager, ks *kustomizev1.Kustomization, objs []*unstructured.Unstructured) ([]Change, error) {
+// build (or an enclosing one) creates or changes are recognised and shown as
+// not validated rather than failed.
+func (r *run) dryRunAll(ctx context.Context, ks *kustomizev1.Kustomization, items []item) ([]Change, error) {
 	opts := diffOptions(ks)
-	changes := make([]Change, len(objs))
+	rm := ssa.NewResourceManager(r.d.Client, nil, ssa.Owner{Field: FieldManager, Group: kustomizev1.GroupVersion.Group})
+	changes := make([]Change, len(items))
 	var first, rest []int
-	for i, o := range objs {
-		if ssautils.IsCRD(o) || ssautils.IsNamespace(o) {
+	for i, it := range items {
+		if ssautils.IsCRD(it.obj) || ssautils.IsNamespace(it.obj) {
 			first = append(first, i)
 		} else {
 			rest = append(rest, i)
 		}
 	}
-	// With SOPS decryption configured, kustomize-controller decrypts
-	// encrypted Secrets with keys fluxdiff does not hold; without it, it
-	// applies them as they are, and so does the dry-run.
 	decrypts := ks.Spec.Decryption != nil && ks.Spec.Decryption.Provider == "sops"
-	run := func(idx []int, p *pending) error {
-		return d.forEach(ctx, idx, func(i int) {
-			if decrypts && isSOPS(objs[i]) {
-				changes[i] = d.diffSOPS(ctx, objs[i])
-				return
+	diffAll := func(idx []int) error {
+		return r.d.forEach(ctx, idx, func(i int) {
+			if decrypts && items[i].sops {
+				changes[i] = r.d.diffSOPS(ctx, items[i].obj, opts)
+			} else {
+				changes[i] = r.diffObject(ctx, rm, items[i], opts)
 			}
-			changes[i] = d.diffObject(ctx, rm, objs[i], opts, p)
+			changes[i] = r.secrets.scrubChange(changes[i])
 		})
 	}
-	if err := run(first, nil); err != nil {
+	if err := diffAll(first); err != nil {
 		return nil, err
 	}
-	if err := run(rest, newPending(objs, changes, first)); err != nil {
+	for _, i := range first {
+		r.pending.note(items[i].obj, changes[i].Action)
+	}
+	if err := diffAll(rest); err != nil {
 		return nil, err
 	}
 	return changes, nil
@@ -101,57 +104,55 @@ func (d *Differ) forEach(ctx context.Context, idx []int, fn func(i int)) error {
 	return ctx.Err()
 }
 
-// pending holds the Namespaces and CRDs that the build creates.
+// pending holds the Namespaces and CRDs that the builds so far create or
+// change. It is written between stages and read during them.
 type pending struct {
 	namespaces map[string]bool
 	kinds      map[schema.GroupKind]bool
 }
 
-func newPending(objs []*unstructured.Unstructured, changes []Change, idx []int) *pending {
-	p := &pending{namespaces: map[string]bool{}, kinds: map[schema.GroupKind]bool{}}
-	for _, i := range idx {
-		if changes[i].Action != ActionCreated {
-			continue
-		}
-		o := objs[i]
-		if ssautils.IsNamespace(o) {
-			p.namespaces[o.GetName()] = true
-			continue
-		}
+func newPending() *pending {
+	return &pending{namespaces: map[string]bool{}, kinds: map[schema.GroupKind]bool{}}
+}
+
+// note records a Namespace created, or a CRD created or changed (a new
+// version or schema), by a build.
+func (p *pending) note(o *unstructured.Unstructured, a Action) {
+	switch {
+	case ssautils.IsNamespace(o) && a == ActionCreated:
+		p.namespaces[o.GetName()] = true
+	case ssautils.IsCRD(o) && (a == ActionCreated || a == ActionConfigured):
 		group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
 		kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
 		p.kinds[schema.GroupKind{Group: group, Kind: kind}] = true
 	}
-	return p
 }
 
 // covers says why obj cannot be validated yet, or "" when it can.
 func (p *pending) covers(obj *unstructured.Unstructured) string {
-	if p == nil {
-		return ""
-	}
 	if p.kinds[obj.GroupVersionKind().GroupKind()] {
-		return "its CustomResourceDefinition is created by the same build"
+		return "its CustomResourceDefinition is created or changed by the same change"
 	}
 	if ns := obj.GetNamespace(); ns != "" && p.namespaces[ns] {
-		return "its Namespace " + ns + " is created by the same build"
+		return "its Namespace " + ns + " is created by the same change"
 	}
 	return ""
 }
 
 // diffObject dry-runs one object and describes the outcome. A panic in the
 // libraries underneath becomes a failed change, never a crash.
-func (d *Differ) diffObject(ctx context.Context, rm *ssa.ResourceManager, obj *unstructured.Unstructured, opts ssa.DiffOptions, p *pending) (c Change) {
+func (r *run) diffObject(ctx context.Context, rm *ssa.ResourceManager, it item, opts ssa.DiffOptions) (c Change) {
+	obj := it.obj
 	defer func() {
-		if r := recover(); r != nil {
+		if p := recover(); p != nil {
 			c = changeFor(obj, ActionFailed)
-			c.Reason = fmt.Sprintf("internal error while diffing: %v", r)
+			c.Reason = fmt.Sprintf("internal error while diffing: %v", p)
 		}
 	}()
 	entry, live, merged, err := rm.Diff(ctx, obj.DeepCopy(), opts)
 	if err != nil {
-		if why := p.covers(obj); why != "" {
-			c := withDiff(changeFor(obj, ActionCreated), nil, obj)
+		if why := r.pending.covers(obj); why != "" {
+			c := withDiff(changeFor(obj, ActionCreated), nil, obj, it.paths)
 			c.NotValidated, c.Reason = true, "not validated by the API server: "+why
 			return c
 		}
@@ -161,39 +162,54 @@ func (d *Differ) diffObject(ctx context.Context, rm *ssa.ResourceManager, obj *u
 	}
 	switch entry.Action {
 	case ssa.CreatedAction:
-		return d.created(ctx, obj)
+		return r.created(ctx, rm, it, opts)
 	case ssa.ConfiguredAction:
-		return withDiff(changeFor(obj, ActionConfigured), live, merged)
+		return withDiff(changeFor(obj, ActionConfigured), live, merged, it.paths)
 	case ssa.SkippedAction:
 		c := changeFor(obj, ActionSkipped)
-		c.Reason = skipReason(obj, entry)
+		c.Reason = skipReason(obj)
 		return c
 	default:
 		return changeFor(obj, ActionUnchanged)
 	}
 }
 
-// created handles ssa's "created", which also covers a forced re-creation of
-// an existing object whose immutable fields change.
-func (d *Differ) created(ctx context.Context, obj *unstructured.Unstructured) Change {
+// created handles ssa's "created". With force, ssa also answers "created"
+// for an object whose dry-run failed for any Invalid reason, so the answer
+// is checked: an existing object is re-created by Flux (its immutable fields
+// change), and a new one is dry-run again without force to validate it.
+func (r *run) created(ctx context.Context, rm *ssa.ResourceManager, it item, opts ssa.DiffOptions) Change {
+	obj := it.obj
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(obj.GroupVersionKind())
-	if err := d.Client.Get(ctx, client.ObjectKeyFromObject(obj), live); err == nil {
-		c := withDiff(changeFor(obj, ActionConfigured), live, obj)
-		c.Reason = "immutable fields change: Flux deletes and re-creates the object (force)"
+	err := r.d.Client.Get(ctx, client.ObjectKeyFromObject(obj), live)
+	switch {
+	case err == nil:
+		c := withDiff(changeFor(obj, ActionConfigured), live, obj, it.paths)
+		c.Reason = "Flux deletes and re-creates the object (force), as fields that cannot change do; if the new object is invalid, it stays deleted"
 		return c
+	case (opts.Force || len(opts.ForceSelector) > 0) && apierrors.IsNotFound(err):
+		strict := opts
+		strict.Force, strict.ForceSelector = false, nil
+		if _, _, _, err := rm.Diff(ctx, obj.DeepCopy(), strict); err != nil {
+			c := changeFor(obj, ActionFailed)
+			c.Reason = dryRunReason(err)
+			return c
+		}
 	}
-	return withDiff(changeFor(obj, ActionCreated), nil, obj)
+	return withDiff(changeFor(obj, ActionCreated), nil, obj, it.paths)
 }
 
-// withDiff fills c.Diff from live → merged, masking Secret values.
-func withDiff(c Change, live, merged *unstructured.Unstructured) Change {
+// withDiff fills c.Diff from live → merged, masking Secret values and the
+// fields that carry values from Secrets.
+func withDiff(c Change, live, merged *unstructured.Unstructured, secretPaths []fieldPath) Change {
 	if live != nil {
 		live = live.DeepCopy()
 	}
 	if merged != nil {
 		merged = merged.DeepCopy()
 	}
+	maskPaths(live, merged, secretPaths)
 	if isSecret(live) || isSecret(merged) {
 		maskSecretPair(live, merged)
 	}
@@ -206,8 +222,10 @@ func withDiff(c Change, live, merged *unstructured.Unstructured) Change {
 }
 
 // skipReason names the annotation that made Flux skip obj.
-func skipReason(obj *unstructured.Unstructured, _ *ssa.ChangeSetEntry) string {
+func skipReason(obj *unstructured.Unstructured) string {
 	switch {
+	case ssautils.AnyInMetadata(obj, map[string]string{keyPrune: kustomizev1.DisabledValue}):
+		return keyPrune + ": disabled"
 	case ssautils.AnyInMetadata(obj, map[string]string{keyReconcile: kustomizev1.DisabledValue}):
 		return keyReconcile + ": disabled"
 	case ssautils.AnyInMetadata(obj, map[string]string{keySSA: kustomizev1.IgnoreValue}):

@@ -91,7 +91,7 @@ data: {v: source}
 		"app/forced.yaml":    deploy("forced", "kustomize.toolkit.fluxcd.io/force: enabled"),
 		"app/immutable.yaml": deploy("immutable", ""),
 	})
-	k := run(t, ns, root, newKS(ns.Name, "app", "./app"))
+	k := diffKS(t, ns, root, newKS(ns.Name, "app", "./app"))
 	wantRows(t, k,
 		row{ActionSkipped, "ConfigMap", ns.Name, "disabled"},
 		row{ActionSkipped, "ConfigMap", ns.Name, "ignored"},
@@ -120,7 +120,7 @@ data: {v: source}
 	t.Run("spec.force re-creates every object with immutable changes", func(t *testing.T) {
 		ks := newKS(ns.Name, "app", "./app")
 		ks.Spec.Force = true
-		k := run(t, ns, root, ks)
+		k := diffKS(t, ns, root, ks)
 		if c := change(t, k, "Deployment", "immutable"); c.Action != ActionConfigured {
 			t.Errorf("with spec.force: %s %s", c.Action, c.Reason)
 		}
@@ -158,7 +158,7 @@ data: {v: "1"}
 	t.Run("with prune, objects that left the build are deleted", func(t *testing.T) {
 		ks := ks.DeepCopy()
 		ks.Spec.Prune = true
-		k := run(t, ns, root, ks)
+		k := diffKS(t, ns, root, ks)
 		wantRows(t, k,
 			row{ActionUnchanged, "ConfigMap", ns.Name, "kept"},
 			row{ActionDeleted, "ConfigMap", ns.Name, "gone"},
@@ -168,7 +168,7 @@ data: {v: "1"}
 		wantDiffLines(t, change(t, k, "ConfigMap", "gone"), "-  name: gone", "-  v: \"1\"")
 	})
 	t.Run("without prune, nothing is deleted", func(t *testing.T) {
-		k := run(t, ns, root, ks)
+		k := diffKS(t, ns, root, ks)
 		wantRows(t, k, row{ActionUnchanged, "ConfigMap", ns.Name, "kept"})
 	})
 }
@@ -181,7 +181,7 @@ func TestObjectsInANewNamespaceAreCreatedNotFailed(t *testing.T) {
 		"app/cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: inside, namespace: " + newNS + "}\ndata: {a: b}\n",
 		"app/orphan.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: orphan, namespace: " + ns.Name + "-nowhere}\ndata: {a: b}\n",
 	})
-	k := run(t, ns, root, newKS(ns.Name, "app", "./app"))
+	k := diffKS(t, ns, root, newKS(ns.Name, "app", "./app"))
 	wantRows(t, k,
 		row{ActionCreated, "Namespace", "", newNS},
 		row{ActionCreated, "ConfigMap", newNS, "inside"},
@@ -214,13 +214,13 @@ spec:
 `,
 		"app/widget.yaml": "apiVersion: __NS__.example.com/v1\nkind: Widget\nmetadata: {name: gear, namespace: __NS__}\nspec: {teeth: 12}\n",
 	})
-	k := run(t, ns, root, newKS(ns.Name, "app", "./app"))
+	k := diffKS(t, ns, root, newKS(ns.Name, "app", "./app"))
 	wantRows(t, k,
 		row{ActionCreated, "CustomResourceDefinition", "", "widgets." + ns.Name + ".example.com"},
 		row{ActionCreated, "Widget", ns.Name, "gear"},
 	)
 	c := change(t, k, "Widget", "gear")
-	if !c.NotValidated || !strings.Contains(c.Reason, "CustomResourceDefinition is created by the same build") {
+	if !c.NotValidated || !strings.Contains(c.Reason, "CustomResourceDefinition is created or changed by the same change") {
 		t.Errorf("widget: notValidated=%v reason %q", c.NotValidated, c.Reason)
 	}
 	wantDiffLines(t, c, "+  teeth: 12")
@@ -307,7 +307,7 @@ stringData: {user: alice}
 	})
 	ks := newKS(ns.Name, "app", "./app")
 	ks.Spec.Decryption = &kustomizev1.Decryption{Provider: "sops"}
-	k := run(t, ns, root, ks)
+	k := diffKS(t, ns, root, ks)
 	wantRows(t, k,
 		row{ActionUnchanged, "Secret", ns.Name, "same-keys"},
 		row{ActionConfigured, "Secret", ns.Name, "new-key"},
@@ -319,15 +319,10 @@ stringData: {user: alice}
 		t.Errorf("reason %q, diff:\n%s", c.Reason, c.Diff)
 	}
 
-	t.Run("without spec.decryption the ciphertext is applied as it is", func(t *testing.T) {
-		k := run(t, ns, root, newKS(ns.Name, "app", "./app"))
-		// ENC[...] is not base64, so the API server rejects data; stringData
-		// would be stored verbatim.
-		if c := change(t, k, "Secret", "same-keys"); c.Action != ActionFailed || strings.Contains(c.Reason, "SOPS") {
-			t.Errorf("same-keys: %s %q", c.Action, c.Reason)
-		}
-		if c := change(t, k, "Secret", "fresh"); c.Action != ActionCreated || strings.Contains(c.Diff, "ENC[") {
-			t.Errorf("fresh: %s %q\n%s", c.Action, c.Reason, c.Diff)
+	t.Run("without spec.decryption the Kustomization fails as in Flux", func(t *testing.T) {
+		k := diffKS(t, ns, root, newKS(ns.Name, "app", "./app"))
+		if !strings.Contains(k.Error, "configuring decryption is required") || len(k.Changes) != 0 {
+			t.Errorf("error %q, changes %v", k.Error, rows(k))
 		}
 	})
 }

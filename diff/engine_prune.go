@@ -14,18 +14,25 @@ import (
 
 var keyPrune = kustomizev1.GroupVersion.Group + "/prune"
 
+// pruneExclusions are kustomize-controller's exclusions when it prunes.
+var pruneExclusions = map[string]string{
+	keyPrune:     kustomizev1.DisabledValue,
+	keyReconcile: kustomizev1.DisabledValue,
+	keySSA:       kustomizev1.IgnoreValue,
+}
+
 // deletions lists the objects Flux would prune: those in the live
 // Kustomization's status.inventory that the new build no longer contains,
 // when spec.prune is true. Like kustomize-controller, it leaves alone objects
-// marked prune: disabled and objects that do not carry this Kustomization's
-// owner labels.
-func (d *Differ) deletions(ctx context.Context, ks *kustomizev1.Kustomization, objs []*unstructured.Unstructured) ([]Change, error) {
+// marked prune: disabled, reconcile: disabled or ssa: Ignore, and objects
+// that do not carry this Kustomization's owner labels.
+func (d *Differ) deletions(ctx context.Context, ks *kustomizev1.Kustomization, items []item) ([]Change, error) {
 	if !ks.Spec.Prune || ks.Status.Inventory == nil {
 		return nil, nil
 	}
-	built := make(map[object.ObjMetadata]bool, len(objs))
-	for _, o := range objs {
-		built[object.UnstructuredToObjMetadata(o)] = true
+	built := make(map[object.ObjMetadata]bool, len(items))
+	for _, it := range items {
+		built[object.UnstructuredToObjMetadata(it.obj)] = true
 	}
 	var out []Change
 	for _, entry := range ks.Status.Inventory.Entries {
@@ -68,9 +75,9 @@ func (d *Differ) deletion(ctx context.Context, ks *kustomizev1.Kustomization, id
 	}
 	labels := live.GetLabels()
 	switch {
-	case ssautils.AnyInMetadata(live, map[string]string{keyPrune: kustomizev1.DisabledValue}):
+	case ssautils.AnyInMetadata(live, pruneExclusions):
 		c := changeFor(live, ActionSkipped)
-		c.Reason = keyPrune + ": disabled, so Flux keeps it although it left the build"
+		c.Reason = "left the build, but Flux keeps it: " + skipReason(live)
 		return c, true
 	case labels[kustomizev1.GroupVersion.Group+"/name"] != owner[kustomizev1.GroupVersion.Group+"/name"] ||
 		labels[kustomizev1.GroupVersion.Group+"/namespace"] != owner[kustomizev1.GroupVersion.Group+"/namespace"]:
@@ -78,5 +85,5 @@ func (d *Differ) deletion(ctx context.Context, ks *kustomizev1.Kustomization, id
 		c.Reason = "left the build but is not labelled as owned by this Kustomization, so Flux does not prune it"
 		return c, true
 	}
-	return withDiff(changeFor(live, ActionDeleted), live, nil), true
+	return withDiff(changeFor(live, ActionDeleted), live, nil, nil), true
 }

@@ -50,7 +50,7 @@ spec:
     spec: {containers: [{name: web, image: "nginx:1.27"}]}
 `,
 	})
-	k := run(t, ns, root, newKS(ns.Name, "app", "./app"))
+	k := diffKS(t, ns, root, newKS(ns.Name, "app", "./app"))
 	wantRows(t, k,
 		row{ActionUnchanged, "ConfigMap", ns.Name, "same"},
 		row{ActionConfigured, "ConfigMap", ns.Name, "changed"},
@@ -95,7 +95,7 @@ resources: [cm.yaml]
 		Patch:  "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 3}\n",
 		Target: &kustomize.Selector{Kind: "Deployment"},
 	}}
-	k := run(t, ns, root, ks)
+	k := diffKS(t, ns, root, ks)
 	wantRows(t, k,
 		row{ActionCreated, "Deployment", ns.Name, "web"},
 		row{ActionCreated, "ConfigMap", ns.Name, "extra"},
@@ -113,7 +113,7 @@ func TestTargetNamespaceAndNamePrefixSuffix(t *testing.T) {
 	ks.Spec.TargetNamespace = ns.Name
 	ks.Spec.NamePrefix = "pre-"
 	ks.Spec.NameSuffix = "-suf"
-	k := run(t, ns, root, ks)
+	k := diffKS(t, ns, root, ks)
 	wantRows(t, k, row{ActionCreated, "ConfigMap", ns.Name, "pre-settings-suf"})
 }
 
@@ -124,7 +124,7 @@ func TestCommonMetadataIsApplied(t *testing.T) {
 	})
 	ks := newKS(ns.Name, "app", "./app")
 	ks.Spec.CommonMetadata = &kustomizev1.CommonMetadata{Labels: map[string]string{"team": "platform"}, Annotations: map[string]string{"owner": "sre"}}
-	k := run(t, ns, root, ks)
+	k := diffKS(t, ns, root, ks)
 	wantDiffLines(t, change(t, k, "ConfigMap", "settings"), "+    team: platform", "+    owner: sre")
 }
 
@@ -169,9 +169,9 @@ data: {greeting: "${greeting}"}
 			{Kind: "ConfigMap", Name: "absent", Optional: true},
 		},
 	}
-	k := run(t, ns, root, ks)
+	k := diffKS(t, ns, root, ks)
 	wantRows(t, k, row{ActionCreated, "ConfigMap", ns.Name, "rendered"}, row{ActionCreated, "ConfigMap", ns.Name, "literal"})
-	wantDiffLines(t, change(t, k, "ConfigMap", "rendered"), "+  greeting: hello", "+  fromcm: cm-value", "+  defaulted: fallback", "+  fromsecret: ***")
+	wantDiffLines(t, change(t, k, "ConfigMap", "rendered"), "+  greeting: hello", "+  fromcm: cm-value", "+  defaulted: fallback", "+  fromsecret: '***'")
 	wantDiffLines(t, change(t, k, "ConfigMap", "literal"), "+  greeting: ${greeting}")
 	if strings.Contains(change(t, k, "ConfigMap", "rendered").Diff, secretValue) {
 		t.Errorf("a value from a Secret leaked into the diff")
@@ -180,7 +180,7 @@ data: {greeting: "${greeting}"}
 	t.Run("a missing substituteFrom that is not optional fails the Kustomization", func(t *testing.T) {
 		ks := ks.DeepCopy()
 		ks.Spec.PostBuild.SubstituteFrom = append(ks.Spec.PostBuild.SubstituteFrom, kustomizev1.SubstituteReference{Kind: "ConfigMap", Name: "required"})
-		k := run(t, ns, root, ks)
+		k := diffKS(t, ns, root, ks)
 		if !strings.Contains(k.Error, "ConfigMap/required") || len(k.Changes) != 0 {
 			t.Errorf("error = %q, changes %v", k.Error, rows(k))
 		}

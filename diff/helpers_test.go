@@ -137,9 +137,9 @@ func wantDiffLines(t *testing.T, c Change, lines ...string) {
 	}
 }
 
-// run diffs ks from root on the shared API server and returns the only (or
+// diffKS diffs ks from root on the shared API server and returns the only (or
 // first) Kustomization report.
-func run(t *testing.T, ns *kubetest.Namespace, root string, ks *kustomizev1.Kustomization) KustomizationReport {
+func diffKS(t *testing.T, ns *kubetest.Namespace, root string, ks *kustomizev1.Kustomization) KustomizationReport {
 	t.Helper()
 	d := &Differ{Client: ns.Client, Cluster: "test"}
 	rep, err := d.Diff(context.Background(), Request{Root: root, Kustomization: ks})

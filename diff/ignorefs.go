@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,62 @@ func artifactMatcher(root, ignore string) (gitignore.Matcher, error) {
 		ps = append(ps, sourceignore.ReadPatterns(strings.NewReader(ignore), nil)...)
 	}
 	return sourceignore.NewDefaultMatcher(ps, nil), nil
+}
+
+// generatorIgnore returns, in .sourceignore syntax relative to dir, the
+// artifact's exclusions that the Flux generator would not find on its own:
+// source-controller's defaults, spec.ignore, and the patterns of
+// .sourceignore files between root and dir that reach into dir. (The
+// generator reads .sourceignore files in dir and below itself.)
+func generatorIgnore(root, dir, ignore string) (string, error) {
+	defaults := strings.Join([]string{sourceignore.ExcludeVCS, sourceignore.ExcludeExt, sourceignore.ExcludeCI, sourceignore.ExcludeExtra}, ",")
+	lines := strings.Split(defaults, ",")
+	lines = append(lines, strings.Split(ignore, "\n")...)
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || rel == "." {
+		return strings.Join(lines, "\n"), err
+	}
+	parts := strings.Split(filepath.ToSlash(rel), "/")
+	for i := range parts {
+		ancestor := filepath.Join(root, filepath.Join(parts[:i]...))
+		b, err := os.ReadFile(filepath.Join(ancestor, sourceignore.IgnoreFile))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return "", err
+		}
+		below := strings.Join(parts[i:], "/") + "/"
+		for _, l := range strings.Split(string(b), "\n") {
+			if p, ok := rebase(strings.TrimSpace(l), below); ok {
+				lines = append(lines, p)
+			}
+		}
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// rebase rewrites a .sourceignore pattern written in a folder above dir for
+// use inside dir, where below is dir's path from that folder with a trailing
+// slash. Unanchored patterns apply as they are; anchored ones only when they
+// point inside dir.
+func rebase(p, below string) (string, bool) {
+	neg := strings.HasPrefix(p, "!")
+	body := strings.TrimPrefix(p, "!")
+	if body == "" || strings.HasPrefix(body, "#") {
+		return "", false
+	}
+	prefix := ""
+	if neg {
+		prefix = "!"
+	}
+	if strings.HasPrefix(body, "**/") || !strings.Contains(strings.TrimSuffix(body, "/"), "/") {
+		return p, true
+	}
+	anchored := strings.TrimPrefix(body, "/")
+	if strings.HasPrefix(anchored, below) && len(anchored) > len(below) {
+		return prefix + "/" + anchored[len(below):], true
+	}
+	return "", false
 }
 
 // ignoreFS shows kustomize the source tree as the artifact would hold it:

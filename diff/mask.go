@@ -82,6 +82,7 @@ func setSecretData(obj *unstructured.Unstructured, data map[string]any) {
 
 // scrubber replaces known secret values (from substituteFrom Secrets) in
 // rendered text.
+// It is safe for concurrent scrubs once all values are added.
 type scrubber struct{ values []string }
 
 func (s *scrubber) add(values ...string) {
@@ -99,4 +100,22 @@ func (s *scrubber) scrub(text string) string {
 		text = strings.ReplaceAll(text, v, maskValue)
 	}
 	return text
+}
+
+// scrubChange scrubs a change's diff and reason.
+func (s *scrubber) scrubChange(c Change) Change {
+	c.Diff = s.scrub(c.Diff)
+	c.Reason = s.scrub(c.Reason)
+	return c
+}
+
+// scrubReport scrubs every text of a Kustomization's report.
+func (s *scrubber) scrubReport(k *KustomizationReport) {
+	k.Error = s.scrub(k.Error)
+	for i := range k.Warnings {
+		k.Warnings[i] = s.scrub(k.Warnings[i])
+	}
+	for i := range k.Changes {
+		k.Changes[i] = s.scrubChange(k.Changes[i])
+	}
 }

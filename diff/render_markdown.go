@@ -17,8 +17,15 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		tw.line("Path `%s`%s", k.Path, mdParent(k.Parent))
 		tw.line("")
 		if k.Error != "" {
+			// The error may quote repository content: a code block keeps it
+			// from being read as Markdown or HTML.
+			fence := codeFence(k.Error)
 			tw.line("> [!CAUTION]")
+			tw.line("> This Kustomization could not be diffed:")
+			tw.line(">")
+			tw.line("> %stext", fence)
 			tw.line("> %s", strings.ReplaceAll(k.Error, "\n", "\n> "))
+			tw.line("> %s", fence)
 			tw.line("")
 			continue
 		}

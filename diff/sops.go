@@ -2,70 +2,145 @@ package diff
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/ssa"
+	ssautils "github.com/fluxcd/pkg/ssa/utils"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// sopsReason explains how SOPS-encrypted Secrets are compared.
-const sopsReason = "SOPS-encrypted: compared by key set only (values cannot be decrypted here)"
+// sopsReason explains how SOPS-encrypted objects are compared.
+const sopsReason = "SOPS-encrypted: compared by keys only (values cannot be decrypted here)"
 
-// isSOPS reports whether obj is a Secret encrypted with SOPS (it carries the
-// top-level "sops" metadata block).
-func isSOPS(obj *unstructured.Unstructured) bool {
-	_, ok := obj.Object["sops"]
-	return ok && isSecret(obj)
+var keyDecrypt = kustomizev1.GroupVersion.Group + "/decrypt"
+
+// decryptionDisabled reports the kustomize.toolkit.fluxcd.io/decrypt:
+// disabled annotation.
+func decryptionDisabled(obj *unstructured.Unstructured) bool {
+	return ssautils.AnyInMetadata(obj, map[string]string{keyDecrypt: kustomizev1.DisabledValue})
 }
 
-// diffSOPS compares a SOPS-encrypted Secret with the live one by the set of
-// keys in data and stringData. Ciphertexts change on every re-encryption,
-// so values say nothing; kustomize-controller decrypts with keys fluxdiff
-// does not hold.
-func (d *Differ) diffSOPS(ctx context.Context, obj *unstructured.Unstructured) Change {
+// isSOPS reports whether kustomize-controller would decrypt obj: any object
+// with a sops.mac field, unless decryption is disabled for it.
+func isSOPS(obj *unstructured.Unstructured) bool {
+	_, found, _ := unstructured.NestedFieldNoCopy(obj.Object, "sops", "mac")
+	return found && !decryptionDisabled(obj)
+}
+
+// checkDecryption fails like kustomize-controller when the build holds an
+// encrypted Secret and the Kustomization configures no decryption.
+func checkDecryption(ks *kustomizev1.Kustomization, objs []*unstructured.Unstructured) error {
+	if ks.Spec.Decryption != nil && ks.Spec.Decryption.Provider != "" {
+		return nil
+	}
+	for _, o := range objs {
+		_, encrypted, _ := unstructured.NestedFieldNoCopy(o.Object, "sops")
+		if encrypted && o.GetKind() == "Secret" && o.GetAPIVersion() == "v1" && !decryptionDisabled(o) {
+			return fmt.Errorf("%s is SOPS encrypted, configuring decryption is required for this secret to be reconciled", ssautils.FmtUnstructured(o))
+		}
+	}
+	return nil
+}
+
+// diffSOPS compares a SOPS-encrypted object with the live one by its keys:
+// for a Secret the keys of data and stringData, for anything else the shape
+// of the object with every value masked. Ciphertexts change on every
+// re-encryption, so they say nothing; kustomize-controller decrypts with
+// keys fluxdiff does not hold.
+func (d *Differ) diffSOPS(ctx context.Context, obj *unstructured.Unstructured, opts ssa.DiffOptions) Change {
+	if ssautils.AnyInMetadata(obj, opts.Exclusions) {
+		c := changeFor(obj, ActionSkipped)
+		c.Reason = skipReason(obj)
+		return c
+	}
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(obj.GroupVersionKind())
 	err := d.Client.Get(ctx, client.ObjectKeyFromObject(obj), live)
-	if err != nil {
+	switch {
+	case apierrors.IsNotFound(err):
 		live = nil
+	case err != nil:
+		c := changeFor(obj, ActionFailed)
+		c.Reason = "cannot read the live object: " + err.Error()
+		return c
+	case ssautils.AnyInMetadata(obj, opts.IfNotPresentSelector):
+		c := changeFor(obj, ActionSkipped)
+		c.Reason = skipReason(obj)
+		return c
 	}
+	before, after := keyView(live), keyView(obj)
 	action := ActionConfigured
 	switch {
 	case live == nil:
 		action = ActionCreated
-	case slices.Equal(secretKeys(live), secretKeys(obj)):
+	case equalYAML(before, after):
 		action = ActionUnchanged
 	}
 	c := changeFor(obj, action)
 	c.Reason = sopsReason
 	if action != ActionUnchanged {
-		text, err := unifiedDiff(keyView(live), keyView(obj))
-		if err == nil {
+		if text, err := unifiedDiff(before, after); err == nil {
 			c.Diff = text
 		}
 	}
 	return c
 }
 
-// secretKeys is the sorted set of keys in data and stringData.
-func secretKeys(obj *unstructured.Unstructured) []string {
-	return slices.Sorted(maps.Keys(secretValues(obj)))
-}
-
-// keyView is a minimal Secret showing only its identity and masked keys.
+// keyView is obj reduced to its identity and its keys, every value masked.
 func keyView(obj *unstructured.Unstructured) *unstructured.Unstructured {
 	if obj == nil {
 		return nil
 	}
-	data := map[string]any{}
-	for _, k := range secretKeys(obj) {
-		data[k] = maskValue
+	v := &unstructured.Unstructured{Object: map[string]any{}}
+	if isSecret(obj) {
+		data := map[string]any{}
+		for _, k := range slices.Sorted(maps.Keys(secretValues(obj))) {
+			data[k] = maskValue
+		}
+		v.Object["data"] = data
+	} else {
+		for k, val := range obj.Object {
+			switch k {
+			case "apiVersion", "kind", "metadata", "sops", "status":
+			default:
+				v.Object[k] = maskLeaves(val)
+			}
+		}
 	}
-	v := &unstructured.Unstructured{Object: map[string]any{"data": data}}
 	v.SetAPIVersion(obj.GetAPIVersion())
 	v.SetKind(obj.GetKind())
 	v.SetNamespace(obj.GetNamespace())
 	v.SetName(obj.GetName())
 	return v
+}
+
+// maskLeaves copies v with every scalar replaced by the mask.
+func maskLeaves(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = maskLeaves(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = maskLeaves(x)
+		}
+		return out
+	default:
+		return maskValue
+	}
+}
+
+func equalYAML(a, b *unstructured.Unstructured) bool {
+	ya, erra := toYAML(a)
+	yb, errb := toYAML(b)
+	return erra == nil && errb == nil && ya == yb
 }

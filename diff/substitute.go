@@ -2,14 +2,18 @@ package diff
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"regexp"
+	"strings"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/kustomize"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/kustomize/api/provider"
+	"sigs.k8s.io/kustomize/api/resource"
 )
 
 // substitution is the resolved spec.postBuild of one Kustomization: the
@@ -18,6 +22,8 @@ type substitution struct {
 	// ks is the Kustomization as the Flux substitution code reads it, with
 	// the cluster-sourced variables folded into spec.postBuild.substitute.
 	ks unstructured.Unstructured
+	// marked is ks with every secret-bearing variable replaced by a marker.
+	marked unstructured.Unstructured
 	// always is spec.postBuild.substituteStrategy == Always (substitute even
 	// without variables, for ${VAR:=default} expressions).
 	always bool
@@ -28,8 +34,10 @@ type substitution struct {
 
 // loadSubstitution reads spec.postBuild.substituteFrom from the cluster (once)
 // and merges spec.postBuild.substitute over it, with Flux's precedence. It
-// returns nil when the Kustomization has no postBuild.
-func loadSubstitution(ctx context.Context, c client.Client, ks *kustomizev1.Kustomization) (*substitution, error) {
+// returns nil when the Kustomization has no postBuild. Variables from Secrets,
+// and inline variables that carry a value from known (e.g. a parent's)
+// Secrets, are secret-bearing.
+func loadSubstitution(ctx context.Context, c client.Client, ks *kustomizev1.Kustomization, known *scrubber) (*substitution, error) {
 	if ks.Spec.PostBuild == nil {
 		return nil, nil
 	}
@@ -44,51 +52,132 @@ func loadSubstitution(ctx context.Context, c client.Client, ks *kustomizev1.Kust
 		return nil, err
 	}
 	merged := make(map[string]any, len(vars)+len(ks.Spec.PostBuild.Substitute))
+	marked := make(map[string]any, len(merged))
 	for k, v := range vars {
 		merged[k] = v
 	}
 	for k, v := range ks.Spec.PostBuild.Substitute {
 		merged[k] = v
 	}
-	if err := unstructured.SetNestedField(u.Object, merged, "spec", "postBuild", "substitute"); err != nil {
+	s := &substitution{always: ks.GetSubstituteStrategy() == kustomizev1.SubstituteStrategyAlways}
+	i := 0
+	for k, v := range merged {
+		value := v.(string)
+		// A variable is secret when its final value is the one a Secret gave
+		// (a ConfigMap or an inline variable may override it).
+		sv, fromSecret := secretVars[k]
+		fromSecret = fromSecret && sv == value
+		if fromSecret || known.contains(value) {
+			s.secretValues = append(s.secretValues, value)
+			marked[k] = markerFor(i)
+			i++
+			continue
+		}
+		marked[k] = value
+	}
+	if s.ks, err = withSubstitute(u, merged); err != nil {
 		return nil, err
 	}
-	unstructured.RemoveNestedField(u.Object, "spec", "postBuild", "substituteFrom")
-	s := &substitution{ks: u, always: ks.GetSubstituteStrategy() == kustomizev1.SubstituteStrategyAlways}
-	for _, v := range secretVars {
-		s.secretValues = append(s.secretValues, v)
+	if s.marked, err = withSubstitute(u, marked); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
-// apply substitutes variables in every object, honouring the
-// kustomize.toolkit.fluxcd.io/substitute: disabled label or annotation.
-func (s *substitution) apply(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
-	if s == nil {
-		return objs, nil
+// withSubstitute returns a copy of u whose spec.postBuild holds vars inline
+// and no substituteFrom, so that the Flux code needs no cluster access.
+func withSubstitute(u unstructured.Unstructured, vars map[string]any) (unstructured.Unstructured, error) {
+	c := *u.DeepCopy()
+	if err := unstructured.SetNestedField(c.Object, maps.Clone(vars), "spec", "postBuild", "substitute"); err != nil {
+		return c, err
 	}
-	rf := provider.NewDefaultDepProvider().GetResourceFactory()
+	unstructured.RemoveNestedField(c.Object, "spec", "postBuild", "substituteFrom")
+	return c, nil
+}
+
+// apply substitutes variables in every object, honouring the
+// kustomize.toolkit.fluxcd.io/substitute: disabled label or annotation. It
+// also returns, per object, the fields that carry secret values.
+func (s *substitution) apply(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, [][]fieldPath, error) {
+	paths := make([][]fieldPath, len(objs))
+	if s == nil {
+		return objs, paths, nil
+	}
 	out := make([]*unstructured.Unstructured, len(objs))
 	for i, obj := range objs {
-		res, err := rf.FromMapWithName(obj.GetName(), maps.Clone(obj.Object))
+		subst, err := s.substitute(ctx, s.ks, obj)
 		if err != nil {
-			return nil, err
-		}
-		// DryRun keeps the Flux code from reading the cluster again: the
-		// variables are already in s.ks.
-		subst, err := kustomize.SubstituteVariables(ctx, nil, s.ks, res,
-			kustomize.SubstituteWithDryRun(true), kustomize.SubstituteWithAlways(s.always))
-		if err != nil {
-			return nil, fmt.Errorf("post build failed for %s/%s: %w", obj.GetKind(), obj.GetName(), err)
+			return nil, nil, fmt.Errorf("post build failed for %s/%s: %w", obj.GetKind(), obj.GetName(), s.safeError(ctx, obj, err))
 		}
 		if subst == nil { // substitution disabled for this object
 			out[i] = obj
 			continue
 		}
-		subst.RemoveBuildAnnotations()
-		if out[i], err = resourceToUnstructured(subst); err != nil {
-			return nil, err
+		out[i] = subst
+		if len(s.secretValues) == 0 {
+			continue
+		}
+		// A second pass with markers finds the secret-bearing fields; it
+		// cannot fail where the first pass succeeded but for a marker in a
+		// field the API server would reject, which only hides more.
+		if m, err := s.substitute(ctx, s.marked, obj); err == nil && m != nil {
+			paths[i] = markedPaths(m)
 		}
 	}
-	return out, nil
+	return out, paths, nil
+}
+
+// safeError returns a substitution error that cannot echo a secret value:
+// the same substitution with markers instead of secret values tells whether
+// the error comes from the manifest (its message is then shown, markers
+// masked) or from a secret value (then only that is said).
+func (s *substitution) safeError(ctx context.Context, obj *unstructured.Unstructured, err error) error {
+	if len(s.secretValues) == 0 {
+		return err
+	}
+	if _, merr := s.substitute(ctx, s.marked, obj); merr != nil {
+		return errors.New(markerPattern.ReplaceAllString(merr.Error(), maskValue))
+	}
+	return errors.New("a value substituted from a Secret makes the manifest invalid (the value is not shown)")
+}
+
+// markerPattern matches the markers markerFor makes.
+var markerPattern = regexp.MustCompile(secretMarker + `[0-9]+x`)
+
+// substitute runs Flux's substitution of vars (held inline in ks) on obj;
+// nil means substitution is disabled for obj.
+func (s *substitution) substitute(ctx context.Context, ks unstructured.Unstructured, obj *unstructured.Unstructured) (out *unstructured.Unstructured, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("substitution panicked: %v", r)
+		}
+	}()
+	rf := provider.NewDefaultDepProvider().GetResourceFactory()
+	res, err := rf.FromMapWithName(obj.GetName(), obj.DeepCopy().Object)
+	if err != nil {
+		return nil, err
+	}
+	// DryRun keeps the Flux code from reading the cluster again: the
+	// variables are already inline in ks.
+	var subst *resource.Resource
+	subst, err = kustomize.SubstituteVariables(ctx, nil, ks, res,
+		kustomize.SubstituteWithDryRun(true), kustomize.SubstituteWithAlways(s.always))
+	if err != nil || subst == nil {
+		return nil, err
+	}
+	subst.RemoveBuildAnnotations()
+	return resourceToUnstructured(subst)
+}
+
+// contains reports whether v holds one of the scrubber's values.
+func (s *scrubber) contains(v string) bool {
+	if s == nil {
+		return false
+	}
+	for _, x := range s.values {
+		if strings.Contains(v, x) {
+			return true
+		}
+	}
+	return false
 }

@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -173,23 +175,47 @@ func loadKustomization(ctx context.Context, c client.Client, name string, o *dif
 	if err != nil {
 		return nil, fmt.Errorf("--kustomization-file: %w", err)
 	}
-	ks := &kustomizev1.Kustomization{}
-	if err := yaml.UnmarshalStrict(b, ks); err != nil {
+	ks, err := kustomizationFromFile(b, name, o.namespace)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.ksFile, err)
-	}
-	if ks.Kind != kustomizev1.KustomizationKind || ks.APIVersion != kustomizev1.GroupVersion.String() {
-		return nil, fmt.Errorf("%s: want a %s %s, found %s %s", o.ksFile, kustomizev1.GroupVersion, kustomizev1.KustomizationKind, ks.APIVersion, ks.Kind)
-	}
-	if ks.Name != name {
-		return nil, fmt.Errorf("%s: holds Kustomization %q, not %q", o.ksFile, ks.Name, name)
-	}
-	if ks.Namespace == "" {
-		ks.Namespace = o.namespace
 	}
 	if found && ks.Namespace == live.Namespace {
 		ks.Status = live.Status
 	}
 	return ks, nil
+}
+
+// kustomizationFromFile finds the Kustomization name/namespace among the
+// YAML documents of a file (a file often holds several).
+func kustomizationFromFile(b []byte, name, namespace string) (*kustomizev1.Kustomization, error) {
+	var found []string
+	for i, doc := range strings.Split(string(b), "\n---") {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		ks := &kustomizev1.Kustomization{}
+		if err := yaml.UnmarshalStrict([]byte(doc), ks); err != nil {
+			var meta metav1.TypeMeta
+			if yaml.Unmarshal([]byte(doc), &meta) == nil && meta.Kind != kustomizev1.KustomizationKind {
+				continue // another kind of object, with its own fields
+			}
+			return nil, fmt.Errorf("document %d: %w", i+1, err)
+		}
+		if ks.Kind != kustomizev1.KustomizationKind || ks.APIVersion != kustomizev1.GroupVersion.String() {
+			continue
+		}
+		if ks.Namespace == "" {
+			ks.Namespace = namespace
+		}
+		if ks.Name == name && ks.Namespace == namespace {
+			return ks, nil
+		}
+		found = append(found, ks.Namespace+"/"+ks.Name)
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("no %s Kustomization in the file", kustomizev1.GroupVersion)
+	}
+	return nil, fmt.Errorf("no Kustomization %s/%s in the file (it holds %s)", namespace, name, strings.Join(found, ", "))
 }
 
 // printReportErrors writes one line per failed Kustomization or object.

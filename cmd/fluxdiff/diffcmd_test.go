@@ -76,7 +76,9 @@ func TestDiffKustomizationCommand(t *testing.T) {
 		"apps/podinfo/cm.yaml":   strings.Replace(cm, "%s", "blue", 1),
 		"apps/broken/cm.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [oops\n",
 		"apps/unchanged/cm.yaml": strings.Replace(strings.Replace(cm, "%s", "green", 1), "settings", "same", 1),
-		"clusters/new-ks.yaml":   "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: fresh, namespace: " + ns.Name + "}\nspec:\n  interval: 5m\n  path: ./apps/podinfo\n  prune: true\n  sourceRef: {kind: GitRepository, name: repo}\n",
+		"clusters/new-ks.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n---\n" +
+			"apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: sibling, namespace: " + ns.Name + "}\nspec:\n  interval: 5m\n  path: ./x\n  prune: true\n  sourceRef: {kind: GitRepository, name: repo}\n---\n" +
+			"apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: fresh, namespace: " + ns.Name + "}\nspec:\n  interval: 5m\n  path: ./apps/podinfo\n  prune: true\n  sourceRef: {kind: GitRepository, name: repo}\n",
 	})
 	for _, name := range []string{"podinfo", "unchanged", "broken"} {
 		ks := &kustomizev1.Kustomization{
@@ -125,6 +127,13 @@ func TestDiffKustomizationCommand(t *testing.T) {
 		}
 		if rep.SchemaVersion != diff.SchemaVersion || rep.Kustomizations[0].Name != "fresh" || rep.Kustomizations[0].Counts.Created != 1 {
 			t.Errorf("report %+v", rep)
+		}
+	})
+	t.Run("--kustomization-file without the named Kustomization exits 2 listing what it holds", func(t *testing.T) {
+		r := runCLI(t, bin, append(base, "missing", "--path", filepath.Join(repo, "apps/podinfo"),
+			"--kustomization-file", filepath.Join(repo, "clusters/new-ks.yaml"))...)
+		if r.code != 2 || !strings.Contains(r.stderr, ns.Name+"/sibling") {
+			t.Errorf("exit %d\nstderr:\n%s", r.code, r.stderr)
 		}
 	})
 	t.Run("bad flags exit 2", func(t *testing.T) {
