@@ -11,6 +11,7 @@ import (
 	"time"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -100,7 +101,7 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 	}
 	ks.Spec.Path = specPath
 	d := &diff.Differ{Client: c, Concurrency: o.concurrency}
-	rep, err := d.Diff(ctx, diff.Request{Root: root, Kustomization: ks, Recursive: o.recursive})
+	rep, err := d.Diff(ctx, diff.Request{Root: root, Kustomization: ks, Recursive: o.recursive, Ignore: sourceIgnore(ctx, c, ks)})
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
@@ -183,6 +184,25 @@ func loadKustomization(ctx context.Context, c client.Client, name string, o *dif
 		ks.Status = live.Status
 	}
 	return ks, nil
+}
+
+// sourceIgnore returns the spec.ignore of the Kustomization's GitRepository,
+// which source-controller applies when it packages the artifact; "" when
+// there is none or it cannot be read.
+func sourceIgnore(ctx context.Context, c client.Client, ks *kustomizev1.Kustomization) string {
+	ref := ks.Spec.SourceRef
+	if ref.Kind != sourcev1.GitRepositoryKind {
+		return ""
+	}
+	ns := ref.Namespace
+	if ns == "" {
+		ns = ks.Namespace
+	}
+	repo := &sourcev1.GitRepository{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, repo); err != nil || repo.Spec.Ignore == nil {
+		return ""
+	}
+	return *repo.Spec.Ignore
 }
 
 // kustomizationFromFile finds the Kustomization name/namespace among the
