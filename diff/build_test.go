@@ -134,3 +134,22 @@ func TestBuildErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestBuildHonoursTheGitRepositoryIgnore(t *testing.T) {
+	root := writeTree(t, "default", map[string]string{
+		"app/a.yaml":           "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\n",
+		"app/local-only.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: local, namespace: default}\n",
+		"app/nested/.keep.yml": "not: [valid\n",
+	})
+	objs, err := Build(root, newKS("default", "app", "./app"), BuildOptions{Ignore: "app/local-only.yaml\n/app/nested/\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 1 || objs[0].GetName() != "a" {
+		var names []string
+		for _, o := range objs {
+			names = append(names, o.GetName())
+		}
+		t.Errorf("built %v, want only a", names)
+	}
+}

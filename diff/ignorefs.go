@@ -34,12 +34,17 @@ func artifactMatcher(root, ignore string) (gitignore.Matcher, error) {
 func generatorIgnore(root, dir, ignore string) (string, error) {
 	defaults := strings.Join([]string{sourceignore.ExcludeVCS, sourceignore.ExcludeExt, sourceignore.ExcludeCI, sourceignore.ExcludeExtra}, ",")
 	lines := strings.Split(defaults, ",")
-	lines = append(lines, strings.Split(ignore, "\n")...)
 	rel, err := filepath.Rel(root, dir)
 	if err != nil || rel == "." {
-		return strings.Join(lines, "\n"), err
+		return strings.Join(append(lines, strings.Split(ignore, "\n")...), "\n"), err
 	}
 	parts := strings.Split(filepath.ToSlash(rel), "/")
+	// spec.ignore is written relative to the repository root.
+	for _, l := range strings.Split(ignore, "\n") {
+		if p, ok := rebase(strings.TrimSpace(l), filepath.ToSlash(rel)+"/"); ok {
+			lines = append(lines, p)
+		}
+	}
 	for i := range parts {
 		ancestor := filepath.Join(root, filepath.Join(parts[:i]...))
 		b, err := os.ReadFile(filepath.Join(ancestor, sourceignore.IgnoreFile))
