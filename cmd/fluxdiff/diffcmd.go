@@ -168,7 +168,7 @@ func loadKustomization(ctx context.Context, c client.Client, name string, o *dif
 	found := err == nil
 	if o.ksFile == "" {
 		if !found {
-			return nil, fmt.Errorf("Kustomization %s/%s not found in the cluster; pass --kustomization-file for one that does not exist yet", o.namespace, name)
+			return nil, fmt.Errorf("no Kustomization %s/%s in the cluster; pass --kustomization-file for one that does not exist yet", o.namespace, name)
 		}
 		return live, nil
 	}
