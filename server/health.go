@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -22,6 +23,8 @@ type CheckResult struct {
 	OK     bool   `json:"ok"`
 	Error  string `json:"error,omitempty"`
 	TookMS int64  `json:"tookMs"`
+	// Excluded checks were not run (?exclude=).
+	Excluded bool `json:"excluded,omitempty"`
 }
 
 // ReadyReport is the /readyz body.
@@ -36,13 +39,22 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // readyz runs every check in parallel with a short deadline and answers 200
-// only when all pass; the body lists each check either way.
+// only when all pass; the body lists each check either way. Like the
+// Kubernetes API server, it takes ?exclude=NAME (repeatable) to leave checks
+// out; a name ending in "/" excludes every check under it, so a pod's
+// readiness probe can use /readyz?exclude=cluster/ and stay in its Service
+// while one cluster is down.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
+	excluded := r.URL.Query()["exclude"]
 	rep := ReadyReport{Ready: true, Checks: make([]CheckResult, len(s.opts.Checks))}
 	var wg sync.WaitGroup
 	for i, c := range s.opts.Checks {
+		if isExcluded(c.Name, excluded) {
+			rep.Checks[i] = CheckResult{Name: c.Name, OK: true, Excluded: true}
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -64,4 +76,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, status, rep)
+}
+
+// isExcluded matches a check name against ?exclude= values: exact names, or
+// prefixes ending in "/".
+func isExcluded(name string, excluded []string) bool {
+	for _, e := range excluded {
+		if name == e || (strings.HasSuffix(e, "/") && strings.HasPrefix(name, e)) {
+			return true
+		}
+	}
+	return false
 }

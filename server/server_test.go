@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -72,6 +73,29 @@ func TestReadyzListsEveryCheck(t *testing.T) {
 			t.Errorf("readyz body (-want +got):\n%s", diff)
 		}
 	})
+}
+
+func TestReadyzExcludesChecks(t *testing.T) {
+	ran := map[string]bool{}
+	var mu sync.Mutex
+	check := func(name string, err error) Check {
+		return Check{Name: name, Run: func(context.Context) error {
+			mu.Lock()
+			ran[name] = true
+			mu.Unlock()
+			return err
+		}}
+	}
+	ts, _ := newTestServer(t, Options{Checks: []Check{
+		check("store", nil), check("cluster/a", nil), check("cluster/b", errors.New("down")),
+	}})
+	code, body := get(t, ts.URL+"/readyz?exclude=cluster/")
+	if code != 200 || !strings.Contains(body, `"excluded": true`) || ran["cluster/b"] || !ran["store"] {
+		t.Errorf("exclude=cluster/: %d ran=%v\n%s", code, ran, body)
+	}
+	if code, _ := get(t, ts.URL+"/readyz?exclude=cluster/a"); code != http.StatusServiceUnavailable {
+		t.Errorf("excluding only cluster/a still must fail on cluster/b, got %d", code)
+	}
 }
 
 func TestUnconfiguredIntegrationsAnswer503(t *testing.T) {
