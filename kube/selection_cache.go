@@ -28,12 +28,14 @@ func newReadSetCache(size int) *readSetCache {
 	return &readSetCache{size: size, order: list.New(), items: map[string]*list.Element{}}
 }
 
-// cacheKey names a build: the same Kustomization spec at the same commit
-// reads the same files.
-func cacheKey(key ObjectKey, commit string, ks *kustomizev1.Kustomization) string {
+// cacheKey names a build: the same Kustomization spec with the same ignore
+// patterns at the same commit reads the same files.
+func cacheKey(key ObjectKey, commit string, ks *kustomizev1.Kustomization, ignore string) string {
 	h := fnv.New64a()
 	spec, _ := json.Marshal(ks.Spec) // a Spec always marshals
 	_, _ = h.Write(spec)
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write([]byte(ignore))
 	return fmt.Sprintf("%s@%s#%x", key, commit, h.Sum64())
 }
 
