@@ -149,10 +149,11 @@ func selectReader(picked map[ObjectKey]*Selected, readers map[string][]*Entry, r
 		readers[p] = append(readers[p], e)
 	}
 	// diff.Build reads .sourceignore files from disk, unrecorded: a changed
-	// one can add or hide any file below its folder.
+	// one can add or hide any file below its folder, for the builds that read
+	// there and for the generator that scans spec.path.
 	for _, f := range ch.sourceIgnores {
-		dir := path.Dir(f)
-		if rs.readsUnder(dir) || isUnder(specDir(e.Path), dir) {
+		dir, spec := path.Dir(f), specDir(e.Path)
+		if rs.readsUnder(dir) || isUnder(spec, dir) || isUnder(dir, spec) {
 			pick(picked, e, false, "reads files below "+f)
 		}
 	}
@@ -277,7 +278,7 @@ func selectDefinition(picked map[ObjectKey]*Selected, d definition, candidates, 
 			(len(clusters) > 0 && !clusters[e.Cluster]) {
 			continue
 		}
-		pick(picked, e, false, reason).Definition = d.ks
+		pick(picked, e, false, reason).Definition = rawDefinition(d.ks, e.Namespace, appliers)
 		found = true
 	}
 	if found {
@@ -288,8 +289,24 @@ func selectDefinition(picked map[ObjectKey]*Selected, d definition, candidates, 
 	}
 	for cluster := range clusters {
 		e := newEntry(cluster, d.ks, candidates)
-		pick(picked, e, true, fmt.Sprintf("new Kustomization defined in %s", d.file)).Definition = d.ks
+		pick(picked, e, true, fmt.Sprintf("new Kustomization defined in %s", d.file)).Definition = rawDefinition(d.ks, e.Namespace, appliers)
 	}
+}
+
+// rawDefinition is ks as written, in namespace when it names none; nil when
+// it uses post-build variables of one of its appliers. A definition built
+// by an applier replaces it (see builtDefinitions.fill).
+func rawDefinition(ks *kustomizev1.Kustomization, namespace string, appliers []*Entry) *kustomizev1.Kustomization {
+	for _, a := range appliers {
+		if usesPostBuildVariables(a, ks) {
+			return nil
+		}
+	}
+	if ks.Namespace == "" && namespace != "" {
+		ks = ks.DeepCopy()
+		ks.Namespace = namespace
+	}
+	return ks
 }
 
 // newEntry describes a Kustomization that exists only in the pull request,

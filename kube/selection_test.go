@@ -226,6 +226,12 @@ func TestSelect(t *testing.T) {
 			want:    []string{"prod/flux-system/staging"},
 		},
 		{
+			name:    "a .sourceignore below a generated spec.path selects its Kustomization",
+			files:   map[string]string{"clusters/prod/extra/.sourceignore": "secret.yaml\n"},
+			changes: []FileChange{{Path: "clusters/prod/extra/.sourceignore", Kind: Added}},
+			want:    []string{"prod/flux-system/flux-system"},
+		},
+		{
 			name:    "the root .sourceignore selects every Kustomization",
 			files:   map[string]string{".sourceignore": "docs/\n"},
 			changes: []FileChange{{Path: ".sourceignore", Kind: Modified}},
