@@ -53,6 +53,13 @@ type SelectRequest struct {
 	Root string
 	// Commit is the merge commit's SHA; read-sets are cached per commit.
 	Commit string
+	// Base is the SHA of the base branch commit that the merge result was
+	// made from, when known. Changes must then be the paths that differ
+	// between Base and the merge result (GitHub's pull request files are).
+	// A read-set recorded on the same base, for another commit or pull
+	// request, is reused when neither its changes nor these touch a file it
+	// read, a folder it listed, spec.path or a .sourceignore.
+	Base string
 	// Changes are the pull request's changed files.
 	Changes []FileChange
 	// Candidates are the Kustomizations sourced from the repository and base
@@ -110,7 +117,7 @@ func (s *Selector) Select(ctx context.Context, req SelectRequest) ([]Selected, e
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		rs, err := s.readSet(req.Root, req.Commit, e)
+		rs, err := s.readSet(req, ch, e)
 		if err != nil {
 			pick(picked, e, false, "does not build on the merge result").BuildErr = err
 			continue
@@ -159,23 +166,43 @@ func selectReader(picked map[ObjectKey]*Selected, readers map[string][]*Entry, r
 	}
 }
 
-// readSet returns the cached read-set of e at commit or builds e to record it.
-func (s *Selector) readSet(root, commit string, e *Entry) (*readSet, error) {
-	key := cacheKey(e.ObjectKey, commit, e.Kustomization, e.Ignore)
-	if rs, ok := s.cache.get(key); ok && commit != "" {
-		return rs, nil
+// readSet returns a cached read-set of e that holds for the merge result,
+// or builds e to record one.
+func (s *Selector) readSet(req SelectRequest, ch changeSet, e *Entry) (*readSet, error) {
+	key := cacheKey(e.ObjectKey, cmp.Or(req.Base, req.Commit), e.Kustomization, e.Ignore)
+	if it, ok := s.cache.get(key); ok {
+		switch {
+		case req.Commit != "" && it.commit == req.Commit:
+			return it.set, nil
+		case req.Base != "" && unaffected(it.set, e, it.changed) && unaffected(it.set, e, ch.touched):
+			return it.set, nil
+		}
 	}
-	rec := newRecorder(root)
-	objs, err := s.build(root, e.Kustomization, e.Ignore, rec.wrap)
+	rec := newRecorder(req.Root)
+	objs, err := s.build(req.Root, e.Kustomization, e.Ignore, rec.wrap)
 	if err != nil {
 		return nil, err
 	}
 	rs := rec.readSet()
 	rs.children = childrenIn(e, objs)
-	if commit != "" {
-		s.cache.put(key, rs)
+	if req.Commit != "" || req.Base != "" {
+		s.cache.put(key, &cacheItem{set: rs, commit: req.Commit, changed: ch.touched})
 	}
 	return rs, nil
+}
+
+// unaffected reports whether a build of e that recorded rs reads none of
+// the changed paths: no file it read, nothing below a folder it listed or
+// below spec.path (the generator scans it unrecorded), and no .sourceignore
+// (read from disk, unrecorded).
+func unaffected(rs *readSet, e *Entry, changed []string) bool {
+	dir := specDir(e.Path)
+	for _, p := range changed {
+		if rs.reads(p) || isUnder(p, dir) || path.Base(p) == ".sourceignore" {
+			return false
+		}
+	}
+	return true
 }
 
 func pick(picked map[ObjectKey]*Selected, e *Entry, isNew bool, reason string) *Selected {

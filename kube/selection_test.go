@@ -490,3 +490,69 @@ func TestSelectBuildsWithTheGitRepositoryIgnore(t *testing.T) {
 		t.Errorf("selection = %+v, want worker failing to build", got)
 	}
 }
+
+func TestSelectReusesReadSetsOfTheSameBase(t *testing.T) {
+	candidates := fleetIndex(t).Lookup(fleetURL, "main")
+	logging := FileChange{Path: "components/shared/logging.yaml", Kind: Modified}
+	replicas := FileChange{Path: "overlays/staging/replicas.yaml", Kind: Modified}
+	tests := []struct {
+		name       string
+		base       string
+		changes    []FileChange
+		wantBuilds int32
+	}{
+		{
+			name: "a commit that changes what only staging reads rebuilds the readers of either commit's changes",
+			base: "base1", changes: []FileChange{replicas},
+			wantBuilds: 4, // backend, frontend, worker (logging.yaml differed before) and staging
+		},
+		{
+			name: "the same change set on the same base rebuilds its readers alone",
+			base: "base1", changes: []FileChange{logging},
+			wantBuilds: 3,
+		},
+		{
+			name: "a change below a generated spec.path rebuilds that Kustomization",
+			base: "base1", changes: []FileChange{logging, {Path: "clusters/prod/notes.txt", Kind: Added}},
+			wantBuilds: 4,
+		},
+		{
+			name: "a .sourceignore anywhere rebuilds everything",
+			base: "base1", changes: []FileChange{logging, {Path: "apps/.sourceignore", Kind: Added}},
+			wantBuilds: 6,
+		},
+		{
+			name: "another base rebuilds everything",
+			base: "base2", changes: []FileChange{logging},
+			wantBuilds: 6,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var builds atomic.Int32
+			s := NewSelector(countingBuild(&builds), 100)
+			root := fleet(t, nil)
+			if _, err := s.Select(context.Background(), SelectRequest{
+				Root: root, Commit: "merge1", Base: "base1", Changes: []FileChange{logging}, Candidates: candidates,
+			}); err != nil {
+				t.Fatal(err)
+			}
+			builds.Store(0)
+			req := SelectRequest{Root: root, Commit: "merge2", Base: tt.base, Changes: tt.changes, Candidates: candidates}
+			got, err := s.Select(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := builds.Load(); n != tt.wantBuilds {
+				t.Errorf("second selection built %d Kustomizations, want %d", n, tt.wantBuilds)
+			}
+			cold, err := NewSelector(countingBuild(new(atomic.Int32)), 0).Select(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(selectedNames(t, cold), selectedNames(t, got)); diff != "" {
+				t.Errorf("selection with reused read-sets differs from a cold one (-cold +got):\n%s", diff)
+			}
+		})
+	}
+}
