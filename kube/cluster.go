@@ -33,12 +33,23 @@ type Cluster struct {
 	Config *rest.Config
 	// LoadErr says why the kubeconfig could not be loaded.
 	LoadErr error
+
+	// spec is what LoadCluster loaded it from; nil for NewCluster. A
+	// Watcher loads it again while LoadErr is set.
+	spec *ClusterSpec
 }
 
 // LoadCluster builds the REST configuration for spec. A kubeconfig that cannot
 // be loaded is not fatal: the cluster is returned with LoadErr set so that
-// /readyz and reports can say why it is unusable.
+// /readyz and reports can say why it is unusable, and a Watcher loads it
+// again with backoff.
 func LoadCluster(spec ClusterSpec) *Cluster {
+	cl := loadCluster(spec)
+	cl.spec = &spec
+	return cl
+}
+
+func loadCluster(spec ClusterSpec) *Cluster {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if spec.Kubeconfig != "" {
 		rules.ExplicitPath = spec.Kubeconfig

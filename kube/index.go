@@ -48,6 +48,9 @@ type Entry struct {
 	// Branch is the branch the GitRepository follows; empty when it follows
 	// a tag, a semver range or a commit.
 	Branch string `json:"branch,omitempty"`
+	// Ignore is the GitRepository's spec.ignore: .sourceignore patterns the
+	// artifact, and so every build, leaves out.
+	Ignore string `json:"ignore,omitempty"`
 	// Reason says why a pull request cannot be diffed against this
 	// Kustomization; empty when it can.
 	Reason string `json:"reason,omitempty"`

@@ -15,11 +15,17 @@ const defaultBranch = "master"
 
 // gitSource is what the index keeps of a GitRepository.
 type gitSource struct {
-	url, repo, branch, reason string
+	url, repo, branch, reason, ignore string
 }
 
+// gitSourceOf keeps what a build of the GitRepository's artifact needs.
+// spec.include (other artifacts copied into the tree) and spec.sparseCheckout
+// are not supported: builds read the pull request's whole tree as it is.
 func gitSourceOf(repo *sourcev1.GitRepository) gitSource {
 	src := gitSource{url: repo.Spec.URL, repo: NormalizeRepoURL(repo.Spec.URL)}
+	if repo.Spec.Ignore != nil {
+		src.ignore = *repo.Spec.Ignore
+	}
 	src.branch, src.reason = branchOf(repo.Spec.Reference)
 	if src.reason != "" {
 		src.reason = fmt.Sprintf("GitRepository %s/%s %s", repo.Namespace, repo.Name, src.reason)
@@ -69,7 +75,7 @@ func (ix *Index) resolve(key ObjectKey, ks *kustomizev1.Kustomization) *Entry {
 			e.Reason = fmt.Sprintf("GitRepository %s/%s not found", e.Source.Namespace, ref.Name)
 			return e
 		}
-		e.URL, e.Repo, e.Branch, e.Reason = src.url, src.repo, src.branch, src.reason
+		e.URL, e.Repo, e.Branch, e.Reason, e.Ignore = src.url, src.repo, src.branch, src.reason, src.ignore
 	case sourcev1.OCIRepositoryKind, sourcev1.BucketKind:
 		e.Reason = fmt.Sprintf("%s sources are not diffable from a pull request", ref.Kind)
 	default:

@@ -11,18 +11,20 @@ import (
 	"strings"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-// BuildFunc builds ks from the source tree at root, reading the tree through
-// the filesystem that wrap returns. The caller adapts diff.Build:
+// BuildFunc builds ks from the source tree at root, leaving out what the
+// .sourceignore patterns of ignore (the GitRepository's spec.ignore) match
+// and reading the tree through the filesystem that wrap returns, and returns
+// the objects built. The caller adapts diff.Build:
 //
-//	func(root string, ks *kustomizev1.Kustomization, wrap func(filesys.FileSystem) filesys.FileSystem) error {
-//		_, err := diff.Build(root, ks, diff.BuildOptions{WrapFS: wrap})
-//		return err
+//	func(root string, ks *kustomizev1.Kustomization, ignore string, wrap func(filesys.FileSystem) filesys.FileSystem) ([]*unstructured.Unstructured, error) {
+//		return diff.Build(root, ks, diff.BuildOptions{Ignore: ignore, WrapFS: wrap})
 //	}
-type BuildFunc func(root string, ks *kustomizev1.Kustomization, wrap func(filesys.FileSystem) filesys.FileSystem) error
+type BuildFunc func(root string, ks *kustomizev1.Kustomization, ignore string, wrap func(filesys.FileSystem) filesys.FileSystem) ([]*unstructured.Unstructured, error)
 
 // ChangeKind is how a pull request changed a file.
 type ChangeKind string
@@ -51,6 +53,13 @@ type SelectRequest struct {
 	Root string
 	// Commit is the merge commit's SHA; read-sets are cached per commit.
 	Commit string
+	// Base is the SHA of the base branch commit that the merge result was
+	// made from, when known. Changes must then be the paths that differ
+	// between Base and the merge result (GitHub's pull request files are).
+	// A read-set recorded on the same base, for another commit or pull
+	// request, is reused when neither its changes nor these touch a file it
+	// read, a folder it listed, spec.path or a .sourceignore.
+	Base string
 	// Changes are the pull request's changed files.
 	Changes []FileChange
 	// Candidates are the Kustomizations sourced from the repository and base
@@ -66,6 +75,13 @@ type Selected struct {
 	Entry *Entry
 	// New is true for a Kustomization defined by the pull request.
 	New bool
+	// Definition is the Kustomization as the merge result defines it: as
+	// built by the Kustomization that applies it (so with its kustomize
+	// patches), or else as written in a changed file. The diff builds with
+	// it. It is nil when the merge result does not define it, or when its
+	// spec uses post-build variables that only the cluster can resolve; the
+	// diff then builds with Entry.Kustomization.
+	Definition *kustomizev1.Kustomization
 	// Reasons say why it was selected, e.g. "reads components/shared/cm.yaml".
 	Reasons []string
 	// BuildErr is set when the Kustomization does not build; it is selected
@@ -88,31 +104,26 @@ func NewSelector(build BuildFunc, cacheSize int) *Selector {
 
 // Select returns exactly the Kustomizations whose output can change, sorted
 // by cluster, namespace and name: those whose build reads a changed file,
-// those whose generated spec.path folder gains or loses a manifest, and those
-// (existing or new) whose own definition is in a changed file.
+// those whose generated spec.path folder gains or loses a manifest or a
+// kustomization file, those below a changed .sourceignore, and those
+// (existing or new) whose own definition is in a changed file or built
+// differently from the cluster's.
 func (s *Selector) Select(ctx context.Context, req SelectRequest) ([]Selected, error) {
 	ch := newChangeSet(req.Changes)
 	picked := map[ObjectKey]*Selected{}
 	readers := map[string][]*Entry{} // changed file → candidates whose build reads it
+	built := builtDefinitions{}
 	for _, e := range req.Candidates {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		rs, err := s.readSet(req.Root, req.Commit, e)
+		rs, err := s.readSet(req, ch, e)
 		if err != nil {
 			pick(picked, e, false, "does not build on the merge result").BuildErr = err
 			continue
 		}
-		for _, p := range ch.touched {
-			if rs.reads(p) {
-				pick(picked, e, false, "reads "+p)
-				readers[p] = append(readers[p], e)
-			}
-		}
-		for _, p := range folderChanges(req.Root, e.Path, ch.addedOrRemoved) {
-			pick(picked, e, false, "spec.path gains or loses "+p)
-			readers[p] = append(readers[p], e)
-		}
+		selectReader(picked, readers, req.Root, ch, e, rs)
+		built.add(e, rs.children)
 	}
 	defs, err := definitions(req.Root, ch.present)
 	if err != nil {
@@ -121,29 +132,77 @@ func (s *Selector) Select(ctx context.Context, req SelectRequest) ([]Selected, e
 	for _, d := range defs {
 		selectDefinition(picked, d, req.Candidates, readers[d.file])
 	}
+	selectBuiltChanges(picked, built, req.Candidates)
 	out := make([]Selected, 0, len(picked))
 	for _, sel := range picked {
+		built.fill(sel)
 		out = append(out, *sel)
 	}
 	slices.SortFunc(out, func(a, b Selected) int { return compareKeys(a.Entry.ObjectKey, b.Entry.ObjectKey) })
 	return out, nil
 }
 
-// readSet returns the cached read-set of e at commit or builds e to record it.
-func (s *Selector) readSet(root, commit string, e *Entry) (*readSet, error) {
-	key := cacheKey(e.ObjectKey, commit, e.Kustomization)
-	if rs, ok := s.cache.get(key); ok && commit != "" {
-		return rs, nil
+// selectReader picks e when its build, as recorded in rs, depends on a
+// change.
+func selectReader(picked map[ObjectKey]*Selected, readers map[string][]*Entry, root string, ch changeSet, e *Entry, rs *readSet) {
+	for _, p := range ch.touched {
+		if rs.reads(p) {
+			pick(picked, e, false, "reads "+p)
+			readers[p] = append(readers[p], e)
+		}
 	}
-	rec := newRecorder(root)
-	if err := s.build(root, e.Kustomization, rec.wrap); err != nil {
+	for _, p := range folderChanges(root, e.Path, ch.addedOrRemoved) {
+		pick(picked, e, false, "spec.path gains or loses "+p)
+		readers[p] = append(readers[p], e)
+	}
+	// diff.Build reads .sourceignore files from disk, unrecorded: a changed
+	// one can add or hide any file below its folder, for the builds that read
+	// there and for the generator that scans spec.path.
+	for _, f := range ch.sourceIgnores {
+		dir, spec := path.Dir(f), specDir(e.Path)
+		if rs.readsUnder(dir) || isUnder(spec, dir) || isUnder(dir, spec) {
+			pick(picked, e, false, "reads files below "+f)
+		}
+	}
+}
+
+// readSet returns a cached read-set of e that holds for the merge result,
+// or builds e to record one.
+func (s *Selector) readSet(req SelectRequest, ch changeSet, e *Entry) (*readSet, error) {
+	key := cacheKey(e.ObjectKey, cmp.Or(req.Base, req.Commit), e.Kustomization, e.Ignore)
+	if it, ok := s.cache.get(key); ok {
+		switch {
+		case req.Commit != "" && it.commit == req.Commit:
+			return it.set, nil
+		case req.Base != "" && unaffected(it.set, e, it.changed) && unaffected(it.set, e, ch.touched):
+			return it.set, nil
+		}
+	}
+	rec := newRecorder(req.Root)
+	objs, err := s.build(req.Root, e.Kustomization, e.Ignore, rec.wrap)
+	if err != nil {
 		return nil, err
 	}
 	rs := rec.readSet()
-	if commit != "" {
-		s.cache.put(key, rs)
+	rs.children = childrenIn(e, objs)
+	if req.Commit != "" || req.Base != "" {
+		s.cache.put(key, &cacheItem{set: rs, commit: req.Commit, changed: ch.touched})
 	}
 	return rs, nil
+}
+
+// unaffected reports whether a build of e that recorded rs reads none of
+// the changed paths: no file it read, nothing below a folder it listed or
+// below spec.path (the generator scans it unrecorded), and no .sourceignore
+// (read from disk, unrecorded).
+func unaffected(rs *readSet, e *Entry, changed []string) bool {
+	dir := specDir(e.Path)
+	for _, p := range changed {
+		if rs.reads(p) || isUnder(p, dir) || path.Base(p) == ".sourceignore" {
+			return false
+		}
+	}
+	return true
 }
 
 func pick(picked map[ObjectKey]*Selected, e *Entry, isNew bool, reason string) *Selected {
@@ -163,6 +222,7 @@ type changeSet struct {
 	touched        []string // every path, old and new
 	addedOrRemoved []string // paths that appear or disappear
 	present        []string // paths that exist in the merge result
+	sourceIgnores  []string // .sourceignore files changed, added or removed
 }
 
 func newChangeSet(changes []FileChange) changeSet {
@@ -185,17 +245,35 @@ func newChangeSet(changes []FileChange) changeSet {
 			cs.present = append(cs.present, p)
 		}
 	}
+	for _, p := range cs.touched {
+		if path.Base(p) == ".sourceignore" {
+			cs.sourceIgnores = append(cs.sourceIgnores, p)
+		}
+	}
 	return cs
 }
 
-// folderChanges returns the manifests added to or removed from specPath when
-// Flux generates its kustomization.yaml, which then takes every .yaml and
-// .yml file below the folder.
-func folderChanges(root, specPath string, paths []string) []string {
+// specDir is spec.path as a clean slash path relative to the source root.
+func specDir(specPath string) string {
 	dir := path.Clean(strings.TrimPrefix(path.Clean("/"+filepath.ToSlash(specPath)), "/"))
 	if dir == "" {
-		dir = "."
+		return "."
 	}
+	return dir
+}
+
+// isUnder reports whether p is dir or below it.
+func isUnder(p, dir string) bool {
+	return dir == "." || p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+// folderChanges returns the manifests and kustomization files added to or
+// removed from specPath when Flux generates its kustomization.yaml, which
+// then takes every .yaml and .yml file below the folder, and each subfolder
+// with a kustomization file (kustomization.yaml, kustomization.yml or
+// Kustomization) as a whole.
+func folderChanges(root, specPath string, paths []string) []string {
+	dir := specDir(specPath)
 	for _, name := range konfig.RecognizedKustomizationFileNames() {
 		if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(dir), name)); err == nil && !fi.IsDir() {
 			return nil
@@ -204,7 +282,8 @@ func folderChanges(root, specPath string, paths []string) []string {
 	var out []string
 	for _, p := range paths {
 		ext := path.Ext(p)
-		if (ext == ".yaml" || ext == ".yml") && (dir == "." || strings.HasPrefix(p, dir+"/")) {
+		manifest := ext == ".yaml" || ext == ".yml" || slices.Contains(konfig.RecognizedKustomizationFileNames(), path.Base(p))
+		if manifest && dir != p && isUnder(p, dir) {
 			out = append(out, p)
 		}
 	}
@@ -226,7 +305,7 @@ func selectDefinition(picked map[ObjectKey]*Selected, d definition, candidates, 
 			(len(clusters) > 0 && !clusters[e.Cluster]) {
 			continue
 		}
-		pick(picked, e, false, reason)
+		pick(picked, e, false, reason).Definition = rawDefinition(d.ks, e.Namespace, appliers)
 		found = true
 	}
 	if found {
@@ -237,8 +316,24 @@ func selectDefinition(picked map[ObjectKey]*Selected, d definition, candidates, 
 	}
 	for cluster := range clusters {
 		e := newEntry(cluster, d.ks, candidates)
-		pick(picked, e, true, fmt.Sprintf("new Kustomization defined in %s", d.file))
+		pick(picked, e, true, fmt.Sprintf("new Kustomization defined in %s", d.file)).Definition = rawDefinition(d.ks, e.Namespace, appliers)
 	}
+}
+
+// rawDefinition is ks as written, in namespace when it names none; nil when
+// it uses post-build variables of one of its appliers. A definition built
+// by an applier replaces it (see builtDefinitions.fill).
+func rawDefinition(ks *kustomizev1.Kustomization, namespace string, appliers []*Entry) *kustomizev1.Kustomization {
+	for _, a := range appliers {
+		if usesPostBuildVariables(a, ks) {
+			return nil
+		}
+	}
+	if ks.Namespace == "" && namespace != "" {
+		ks = ks.DeepCopy()
+		ks.Namespace = namespace
+	}
+	return ks
 }
 
 // newEntry describes a Kustomization that exists only in the pull request,
@@ -255,7 +350,7 @@ func newEntry(cluster string, ks *kustomizev1.Kustomization, candidates []*Entry
 	}
 	for _, c := range candidates {
 		if c.Cluster == cluster && c.Source == e.Source {
-			e.URL, e.Repo, e.Branch, e.Reason = c.URL, c.Repo, c.Branch, c.Reason
+			e.URL, e.Repo, e.Branch, e.Reason, e.Ignore = c.URL, c.Repo, c.Branch, c.Reason, c.Ignore
 			break
 		}
 	}

@@ -6,14 +6,17 @@ import (
 	"strings"
 	"sync"
 
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 // readSet is what one build read: files, and folders it listed or walked,
-// as slash-separated paths relative to the source root.
+// as slash-separated paths relative to the source root; and the Flux
+// Kustomizations it built.
 type readSet struct {
-	files map[string]struct{}
-	dirs  map[string]struct{}
+	files    map[string]struct{}
+	dirs     map[string]struct{}
+	children []*kustomizev1.Kustomization
 }
 
 // reads reports whether the build read path, or listed a folder holding it.
@@ -23,6 +26,22 @@ func (r *readSet) reads(path string) bool {
 	}
 	for dir := range r.dirs {
 		if dir == "." || strings.HasPrefix(path, dir+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// readsUnder reports whether the build read a file in dir or below it, or
+// listed a folder that holds dir or lies below it.
+func (r *readSet) readsUnder(dir string) bool {
+	for p := range r.files {
+		if isUnder(p, dir) {
+			return true
+		}
+	}
+	for p := range r.dirs {
+		if isUnder(p, dir) || isUnder(dir, p) {
 			return true
 		}
 	}

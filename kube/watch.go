@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,9 +19,12 @@ type ClusterStatus struct {
 	Name string `json:"name"`
 	// Synced is true once the cluster's informers have listed everything.
 	Synced bool `json:"synced"`
-	// Error is the last error reaching the cluster; empty after a success.
+	// Error says why the cluster is unusable: its kubeconfig's load error,
+	// or the last error of each informer whose last request failed (the
+	// GitRepository and Kustomization informers fail and recover
+	// separately). Empty when every informer's last request succeeded.
 	Error string `json:"error,omitempty"`
-	// ErrorSince is when the current error first happened.
+	// ErrorSince is when the oldest current error first happened.
 	ErrorSince time.Time `json:"errorSince,omitzero"`
 }
 
@@ -36,17 +42,26 @@ type Result struct {
 // Watcher keeps an Index current with informers (list and watch, never
 // polling) on GitRepositories and Kustomizations in all namespaces of every
 // cluster. A cluster that cannot be reached does not hold up the others: its
-// informers retry with client-go's backoff and its status says why.
+// informers retry with client-go's backoff and its status says why. A
+// cluster whose kubeconfig could not be loaded is loaded again with backoff
+// (from 1 s up to 5 min) until it can be watched.
 type Watcher struct {
 	index    *Index
 	clusters []*clusterWatch
 }
 
+// The backoff between attempts to load a kubeconfig that failed.
+const (
+	reloadMin = time.Second
+	reloadMax = 5 * time.Minute
+)
+
 // NewWatcher returns a watcher that feeds index from clusters. Call Start.
 func NewWatcher(index *Index, clusters []*Cluster) *Watcher {
 	w := &Watcher{index: index}
+	now := time.Now()
 	for _, cl := range clusters {
-		w.clusters = append(w.clusters, &clusterWatch{cluster: cl})
+		w.clusters = append(w.clusters, &clusterWatch{cluster: cl, errs: map[string]sinceError{}, loadErrAt: now})
 	}
 	return w
 }
@@ -54,33 +69,41 @@ func NewWatcher(index *Index, clusters []*Cluster) *Watcher {
 // Index returns the index the watcher feeds.
 func (w *Watcher) Index() *Index { return w.index }
 
-// Start starts the informers of every usable cluster and returns at once;
-// they stop when ctx is done. A cluster whose informers cannot be built is
-// reported by Status.
+// Start starts the informers of every usable cluster, and the reloading of
+// every cluster whose kubeconfig failed, and returns at once; they stop when
+// ctx is done. A cluster whose informers cannot be built is reported by
+// Status.
 func (w *Watcher) Start(ctx context.Context) {
 	for _, cw := range w.clusters {
-		if cw.cluster.LoadErr != nil {
+		cl := cw.current()
+		if cl.LoadErr != nil {
+			if cl.spec != nil {
+				go cw.reload(ctx, w.index, *cl.spec)
+			}
 			continue
 		}
 		if err := cw.start(ctx, w.index); err != nil {
-			cw.fail(err)
+			cw.fail("", err)
 		}
 	}
 }
 
-// WaitForSync waits until every cluster has synced or ctx is done, and
-// reports whether all synced. Clusters that are down are not waited for
-// beyond ctx.
+// WaitForSync waits until every cluster has settled or ctx is done, and
+// reports whether all synced. A cluster has settled when its informers
+// have synced or its kubeconfig could not be loaded (its status says why);
+// clusters that are down are not waited for beyond ctx.
 func (w *Watcher) WaitForSync(ctx context.Context) bool {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		all := true
+		settled, synced := true, true
 		for _, cw := range w.clusters {
-			all = all && cw.status().Synced
+			s := cw.status()
+			synced = synced && s.Synced
+			settled = settled && (s.Synced || cw.current().LoadErr != nil)
 		}
-		if all {
-			return true
+		if settled {
+			return synced
 		}
 		select {
 		case <-ctx.Done():
@@ -115,7 +138,7 @@ func (w *Watcher) Lookup(repoURL, branch string) Result {
 // their last request succeeded, and the API server answers /version now.
 func (w *Watcher) Check(ctx context.Context, cluster string) error {
 	for _, cw := range w.clusters {
-		if cw.cluster.Name != cluster {
+		if cw.current().Name != cluster {
 			continue
 		}
 		s := cw.status()
@@ -125,7 +148,7 @@ func (w *Watcher) Check(ctx context.Context, cluster string) error {
 		case !s.Synced:
 			return errors.New("informers have not synced yet")
 		}
-		_, err := cw.cluster.Version(ctx)
+		_, err := cw.current().Version(ctx)
 		return err
 	}
 	return fmt.Errorf("unknown cluster %q", cluster)
@@ -133,13 +156,27 @@ func (w *Watcher) Check(ctx context.Context, cluster string) error {
 
 // clusterWatch is the informers of one cluster and their health.
 type clusterWatch struct {
-	cluster   *Cluster
+	mu        sync.Mutex
+	cluster   *Cluster // replaced when a failed kubeconfig is loaded again
+	loadErrAt time.Time
 	informers []cache.SharedIndexInformer
+	started   bool
+	// errs holds the current error of each resource's informer, and of the
+	// cluster itself under "".
+	errs map[string]sinceError
+}
 
-	mu      sync.Mutex
-	started bool
-	err     error
-	errAt   time.Time
+// sinceError is an error and when it first happened.
+type sinceError struct {
+	err   error
+	since time.Time
+}
+
+// current returns the cluster as last loaded.
+func (cw *clusterWatch) current() *Cluster {
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	return cw.cluster
 }
 
 func (cw *clusterWatch) status() ClusterStatus {
@@ -149,29 +186,65 @@ func (cw *clusterWatch) status() ClusterStatus {
 	for _, inf := range cw.informers {
 		s.Synced = s.Synced && inf.HasSynced()
 	}
-	switch {
-	case cw.cluster.LoadErr != nil:
-		s.Error = cw.cluster.LoadErr.Error()
-	case cw.err != nil:
-		s.Error, s.ErrorSince = cw.err.Error(), cw.errAt
+	if cw.cluster.LoadErr != nil {
+		s.Error, s.ErrorSince = cw.cluster.LoadErr.Error(), cw.loadErrAt
+		return s
 	}
+	var msgs []string
+	for _, res := range slices.Sorted(maps.Keys(cw.errs)) {
+		e := cw.errs[res]
+		msgs = append(msgs, e.err.Error())
+		if s.ErrorSince.IsZero() || e.since.Before(s.ErrorSince) {
+			s.ErrorSince = e.since
+		}
+	}
+	s.Error = strings.Join(msgs, "; ")
 	return s
 }
 
-// fail records err as the cluster's current error.
-func (cw *clusterWatch) fail(err error) {
+// fail records err as the current error of resource ("" for the cluster).
+func (cw *clusterWatch) fail(resource string, err error) {
 	cw.mu.Lock()
 	defer cw.mu.Unlock()
-	if cw.err == nil {
-		cw.errAt = time.Now()
+	e, ok := cw.errs[resource]
+	if !ok {
+		e.since = time.Now()
 	}
-	cw.err = err
+	e.err = err
+	cw.errs[resource] = e
 }
 
-// succeed clears the cluster's error.
-func (cw *clusterWatch) succeed() {
+// succeed clears the error of resource; the cluster is healthy once no
+// resource has one.
+func (cw *clusterWatch) succeed(resource string) {
 	cw.mu.Lock()
 	defer cw.mu.Unlock()
-	cw.err = nil
-	cw.errAt = time.Time{}
+	delete(cw.errs, resource)
+}
+
+// reload loads the kubeconfig of spec with backoff until it loads, then
+// starts the informers, or until ctx is done.
+func (cw *clusterWatch) reload(ctx context.Context, ix *Index, spec ClusterSpec) {
+	delay := reloadMin
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		cl := LoadCluster(spec)
+		cw.mu.Lock()
+		cw.cluster = cl
+		cw.mu.Unlock()
+		if cl.LoadErr == nil {
+			if err := cw.start(ctx, ix); err != nil {
+				cw.fail("", err)
+			}
+			return
+		}
+		delay = min(2*delay, reloadMax)
+		timer.Reset(delay)
+	}
 }

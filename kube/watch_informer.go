@@ -24,14 +24,15 @@ var (
 
 // start builds and runs the cluster's informers.
 func (cw *clusterWatch) start(ctx context.Context, ix *Index) error {
-	dc, err := dynamic.NewForConfig(cw.cluster.Config)
+	cl := cw.current()
+	dc, err := dynamic.NewForConfig(cl.Config)
 	if err != nil {
 		return fmt.Errorf("dynamic client: %w", err)
 	}
 	var infs []cache.SharedIndexInformer
 	for _, gvr := range []schema.GroupVersionResource{gitRepositoriesGVR, kustomizationsGVR} {
 		inf := cw.newInformer(dc, gvr)
-		if _, err := inf.AddEventHandler(indexHandler(cw.cluster.Name, ix)); err != nil {
+		if _, err := inf.AddEventHandler(indexHandler(cl.Name, ix)); err != nil {
 			return err
 		}
 		infs = append(infs, inf)
@@ -66,23 +67,23 @@ func (cw *clusterWatch) newInformer(dc dynamic.Interface, gvr schema.GroupVersio
 	_ = inf.SetTransform(trimFluxObject)
 	_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
 		if !errors.Is(err, context.Canceled) {
-			cw.fail(fmt.Errorf("watch %s: %w", gvr.Resource, err))
+			cw.fail(gvr.Resource, fmt.Errorf("watch %s: %w", gvr.Resource, err))
 		}
 	})
 	return inf
 }
 
-// record turns the outcome of a list or watch into the cluster's health and
-// returns err unchanged.
+// record turns the outcome of a list or watch into the health of gvr's
+// informer and returns err unchanged.
 func (cw *clusterWatch) record(verb string, gvr schema.GroupVersionResource, err error) error {
 	switch {
 	case err == nil:
-		cw.succeed()
+		cw.succeed(gvr.Resource)
 	case errors.Is(err, context.Canceled):
 	case apierrors.IsNotFound(err):
-		cw.fail(fmt.Errorf("%s %s: %w (are the Flux CRDs installed?)", verb, gvr.GroupResource(), err))
+		cw.fail(gvr.Resource, fmt.Errorf("%s %s: %w (are the Flux CRDs installed?)", verb, gvr.GroupResource(), err))
 	default:
-		cw.fail(fmt.Errorf("%s %s: %w", verb, gvr.GroupResource(), err))
+		cw.fail(gvr.Resource, fmt.Errorf("%s %s: %w", verb, gvr.GroupResource(), err))
 	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/fluxdiff/fluxdiff/kube/kubetest"
@@ -204,4 +206,66 @@ func TestWatcherIndexesTwoClusters(t *testing.T) {
 			return errors.New("a's new Kustomization is not indexed")
 		})
 	})
+}
+
+func TestClusterHealthIsKeptPerInformer(t *testing.T) {
+	w := NewWatcher(NewIndex(), []*Cluster{NewCluster("a", &rest.Config{Host: "https://a.example"}, 0, 0)})
+	cw := w.clusters[0]
+	forbidden := errors.New(`kustomizations is forbidden: User "fluxdiff" cannot list resource "kustomizations"`)
+	_ = cw.record("list", kustomizationsGVR, forbidden)
+	_ = cw.record("watch", gitRepositoriesGVR, nil)
+	if got := cw.status().Error; !strings.Contains(got, "forbidden") {
+		t.Errorf("after the GitRepository watch succeeded, error = %q, want the Kustomization list error", got)
+	}
+	_ = cw.record("list", gitRepositoriesGVR, errors.New("connection refused"))
+	got := cw.status().Error
+	if !strings.Contains(got, "forbidden") || !strings.Contains(got, "connection refused") {
+		t.Errorf("with both informers failing, error = %q, want both errors", got)
+	}
+	_ = cw.record("list", kustomizationsGVR, nil)
+	_ = cw.record("list", gitRepositoriesGVR, nil)
+	if s := cw.status(); s.Error != "" || !s.ErrorSince.IsZero() {
+		t.Errorf("after both informers succeeded, status = %+v, want no error", s)
+	}
+}
+
+func TestWatcherLoadsAFailedKubeconfigAgain(t *testing.T) {
+	a := kubetest.Setup(t)
+	ctx := t.Context()
+	create(t, a.Client,
+		withInterval(gitRepo(a.Name, "fleet", "https://github.com/org/reloaded", &sourcev1.GitRepositoryRef{Branch: "main"})),
+		withInterval(kustomization(a.Name, "apps", "./apps", gitRef("", "fleet"))),
+	)
+	dir := t.TempDir()
+	late := LoadCluster(ClusterSpec{Name: "late", Kubeconfig: filepath.Join(dir, "kubeconfig")})
+	if late.LoadErr == nil {
+		t.Fatal("a missing kubeconfig loaded")
+	}
+	w := NewWatcher(NewIndex(), []*Cluster{late, NewCluster("a", a.Config, 0, 0)})
+	w.Start(ctx)
+
+	syncCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	if w.WaitForSync(syncCtx) {
+		t.Error("WaitForSync = true with a kubeconfig that does not load, want false")
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("WaitForSync took %s, want it to settle once the other cluster synced", took)
+	}
+	s := w.Status()[0]
+	if s.Synced || !strings.Contains(s.Error, "kubeconfig") || s.ErrorSince.IsZero() {
+		t.Errorf("status of late = %+v, want unsynced with the kubeconfig error", s)
+	}
+
+	if _, err := a.Kubeconfig(dir); err != nil {
+		t.Fatal(err)
+	}
+	took := eventually(t, 15*time.Second, "reload", func() error {
+		if s := w.Status()[0]; !s.OK() {
+			return fmt.Errorf("status of late = %+v", s)
+		}
+		return wantKeys(w.Index(), "https://github.com/org/reloaded", "main", "a/"+a.Name+"/apps", "late/"+a.Name+"/apps")()
+	})
+	t.Logf("kubeconfig loaded and synced %s after it was written", took)
 }

@@ -43,7 +43,7 @@ refs, OCIRepository and Bucket sources, missing GitRepositories).
 The JSON output (-o json) is an object with two arrays:
   clusters:       [{name, synced, error?, errorSince?}]
   kustomizations: [{cluster, namespace, name, path, source: {kind, namespace, name},
-                    suspended, url?, repo?, branch?, status, reason?}]
+                    suspended, url?, repo?, branch?, ignore?, status, reason?}]
 status is "matched" or "not PR-diffable". The exit code is 2 when a cluster
 could not be listed; what could be listed is printed anyway.`,
 		Args: cobra.NoArgs,

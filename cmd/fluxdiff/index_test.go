@@ -156,6 +156,21 @@ func TestIndexCommand(t *testing.T) {
 			t.Errorf("cluster dev's Kustomizations are missing from:\n%s", out)
 		}
 	})
+	t.Run("a kubeconfig that does not load fails the command without waiting for the timeout", func(t *testing.T) {
+		bad := writeConfig(t, fmt.Sprintf("  - name: dev\n    kubeconfig: %s\n  - name: broken\n    kubeconfig: %s\n    context: no-such-context\n", kubeconfig, kubeconfig))
+		start := time.Now()
+		out, err := runInProcess(t, "index", "--config", bad, "--timeout", "60s")
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("index took %s, want it to stop waiting once dev synced", took)
+		}
+		var ce *codeError
+		if !errors.As(err, &ce) || ce.code != exitError || !strings.Contains(err.Error(), "cluster broken: kubeconfig") {
+			t.Errorf("err = %v, want exit code %d naming the kubeconfig of cluster broken", err, exitError)
+		}
+		if !strings.Contains(out, ns.Name) {
+			t.Errorf("cluster dev's Kustomizations are missing from:\n%s", out)
+		}
+	})
 }
 
 // unreachableKubeconfig copies kubeconfig with its server moved to a port

@@ -77,7 +77,7 @@ func loadClusters(specs []config.Cluster, log *slog.Logger) []*kube.Cluster {
 	for _, s := range specs {
 		cl := kube.LoadCluster(kube.ClusterSpec{Name: s.Name, Kubeconfig: s.Kubeconfig, Context: s.Context, QPS: s.QPS, Burst: s.Burst})
 		if cl.LoadErr != nil {
-			log.Warn("cluster is not usable", "cluster", s.Name, "error", cl.LoadErr.Error())
+			log.Warn("cluster is not usable; its kubeconfig is loaded again with backoff", "cluster", s.Name, "error", cl.LoadErr.Error())
 		} else {
 			log.Info("cluster configured", "cluster", s.Name, "host", cl.Config.Host)
 		}
