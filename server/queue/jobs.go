@@ -8,8 +8,9 @@ import (
 
 // Queue names inside river.
 const (
-	queueDiff    = "diff"
-	queueCommand = "command"
+	queueDiff        = "diff"
+	queueCommand     = "command"
+	queueMaintenance = "maintenance"
 )
 
 // PRDiffArgs asks for the diff of a pull request at a head SHA. Jobs are

@@ -37,10 +37,14 @@ func New(ctx context.Context, st *store.Store, cfg Config, h Handlers) (*Queue, 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &diffWorker{store: st, h: h, log: cfg.Logger, clusters: NewClusterLimiter(cfg.ClusterConcurrency)})
 	river.AddWorker(workers, &commandWorker{h: h, log: cfg.Logger})
+	river.AddWorker(workers, &purgeWorker{store: st, now: cfg.Now, log: cfg.Logger})
 	eng, err := newEngine(ctx, st, &river.Config{
-		Logger:               cfg.Logger.With("component", "river"),
-		Workers:              workers,
-		Queues:               map[string]river.QueueConfig{queueDiff: {MaxWorkers: cfg.Workers}, queueCommand: {MaxWorkers: cfg.CommandWorkers}},
+		Logger:  cfg.Logger.With("component", "river"),
+		Workers: workers,
+		Queues: map[string]river.QueueConfig{
+			queueDiff: {MaxWorkers: cfg.Workers}, queueCommand: {MaxWorkers: cfg.CommandWorkers}, queueMaintenance: {MaxWorkers: 1},
+		},
+		PeriodicJobs:         []*river.PeriodicJob{purgeJob(cfg.PurgeInterval)},
 		MaxAttempts:          cfg.MaxAttempts,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
