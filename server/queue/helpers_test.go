@@ -123,15 +123,20 @@ func newQueue(t testing.TB, st *store.Store, cfg Config, h Handlers, start bool)
 		if err := q.Start(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			if err := q.Stop(ctx); err != nil {
-				t.Errorf("stop: %v", err)
-			}
-		})
+		t.Cleanup(func() { stopQueue(t, q) })
 	}
 	return q
+}
+
+// stopQueue stops q, giving running jobs 20s; t's own context is already
+// cancelled when cleanups run.
+func stopQueue(t testing.TB, q *Queue) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := q.Stop(ctx); err != nil {
+		t.Errorf("stop: %v", err)
+	}
 }
 
 // waitFor polls cond until it holds or timeout passes.
