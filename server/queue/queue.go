@@ -69,8 +69,10 @@ func (q *Queue) Start(ctx context.Context) error {
 }
 
 // Stop takes no new jobs and waits for running ones until ctx ends; then
-// it cancels what still runs. Cancelled and unfinished jobs run again later,
-// here or after a restart.
+// it cancels what still runs and waits up to 10s more for those jobs to
+// return, so that they are recorded as retryable rather than left running
+// until RescueStuckJobsAfter. Cancelled and unfinished jobs run again
+// later, here or after a restart. Enqueueing still works after Stop.
 func (q *Queue) Stop(ctx context.Context) error {
 	err := q.engine.stop(ctx)
 	if err == nil {
