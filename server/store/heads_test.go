@@ -18,6 +18,7 @@ func TestHeads(t *testing.T) {
 			t.Run("the first two pushes of a new pull request see each other", func(t *testing.T) { testFirstPushesRace(t, s) })
 			t.Run("only the head's own job may claim publishing", func(t *testing.T) { testClaimPublish(t, s) })
 			t.Run("a panic in a transaction rolls it back and frees its locks", func(t *testing.T) { testInTxPanic(t, s) })
+			t.Run("reading a head outside a transaction does not wait for its lock", func(t *testing.T) { testHeadReadDoesNotLock(t, s) })
 		})
 	}
 }
@@ -143,5 +144,41 @@ func testInTxPanic(t *testing.T, s *Store) {
 	}
 	if prev.SHA != "" {
 		t.Errorf("the panicked transaction's head %q was kept, want it rolled back", prev.SHA)
+	}
+}
+
+func testHeadReadDoesNotLock(t *testing.T, s *Store) {
+	if s.Backend() == SQLite {
+		t.Skip("SQLite's single connection is the transaction's until it ends")
+	}
+	ctx := t.Context()
+	if err := s.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.SetHead(ctx, Head{Repo: "acme/read", PR: 4, SHA: "aaa", JobID: 1})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	locked, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.InTx(ctx, func(tx *Tx) error {
+			if _, err := tx.LockHead(ctx, "acme/read", 4); err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			return nil
+		})
+	}()
+	<-locked
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	h, err := s.Head(short, "acme/read", 4)
+	close(release)
+	if err != nil || h.SHA != "aaa" {
+		t.Errorf("Head while another transaction locks the row = %+v, %v; want it read at once", h, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
