@@ -67,27 +67,27 @@ func testForcePushBack(t *testing.T, b storetest.Backend) {
 		t.Errorf("A pushed again: %+v; want a new job superseding B's %d (A's first is %d)", a2, bRes.JobID, a1.JobID)
 	}
 	close(releaseA)
-	waitFor(t, 30*time.Second, "A's new job to complete", func() (bool, error) {
-		s, err := q.JobState(t.Context(), a2.JobID)
-		return s == "completed", err
-	})
 	var states []string
-	for _, id := range []int64{a1.JobID, bRes.JobID} {
-		s, err := q.JobState(t.Context(), id)
-		if err != nil {
-			t.Fatal(err)
+	waitFor(t, 30*time.Second, "A's new job to complete and the other two to end", func() (bool, error) {
+		states = nil
+		for _, id := range []int64{a1.JobID, bRes.JobID, a2.JobID} {
+			s, err := q.JobState(t.Context(), id)
+			if err != nil {
+				return false, err
+			}
+			states = append(states, s)
 		}
-		states = append(states, s)
-	}
+		return states[0] != "running" && states[1] != "running" && states[2] == "completed", nil
+	})
 	_, _, published := pub.snapshot()
 	h, err := st.Head(t.Context(), "acme/infra", 40)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := []any{states, published, h.SHA, h.PublishedJobID}
-	want := []any{[]string{"cancelled", "cancelled"}, []string{"aaa"}, "aaa", a2.JobID}
+	want := []any{[]string{"cancelled", "cancelled", "completed"}, []string{"aaa"}, "aaa", a2.JobID}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("states of A's first job and B's, published SHAs, head, job published (-want +got):\n%s", diff)
+		t.Errorf("states of A's first job, B's and A's new one, published SHAs, head, job published (-want +got):\n%s", diff)
 	}
 	if strings.Contains(logs.String(), "will retry") {
 		t.Errorf("a superseded diff was logged as retrying:\n%s", logs)
