@@ -57,7 +57,9 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
-	defer dur.close(cfg.ShutdownTimeout.Duration) // after the HTTP server: no more enqueues
+	// On the signal the queue stops taking jobs while the HTTP server
+	// drains, both by ShutdownTimeout after it; the store closes last.
+	defer dur.close()
 	checks = append(checks, dur.check())
 
 	srv := server.New(server.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Checks: checks})

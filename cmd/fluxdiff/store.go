@@ -17,10 +17,16 @@ type durable struct {
 	store *store.Store
 	queue *queue.Queue
 	log   *slog.Logger
+	// stopQueue starts stopping the queue; stopped is closed once it has.
+	stopQueue context.CancelFunc
+	stopped   chan struct{}
 }
 
 // openDurable opens and migrates the store at cfg.Store.URL and starts the
-// queue's workers on it.
+// queue's workers on it. When ctx ends (the shutdown signal) the queue
+// stops taking jobs at once, while the HTTP server drains: running jobs
+// have until cfg.ShutdownTimeout after the signal, the deadline of the HTTP
+// shutdown too (see stopQueueOn).
 func openDurable(ctx context.Context, cfg *config.Config, log *slog.Logger) (*durable, error) {
 	st, err := store.Open(ctx, cfg.Store.URL)
 	if err != nil {
@@ -48,7 +54,26 @@ func openDurable(ctx context.Context, cfg *config.Config, log *slog.Logger) (*du
 		st.Close()
 		return nil, err
 	}
-	return &durable{store: st, queue: q, log: log}, nil
+	d := &durable{store: st, queue: q, log: log}
+	d.stopQueueOn(ctx, cfg.ShutdownTimeout.Duration)
+	return d, nil
+}
+
+// stopQueueOn stops the queue when ctx ends or stopQueue is called: it
+// takes no new jobs and lets running ones finish until timeout later, then
+// cancels them (Queue.Stop); they run again after a restart.
+func (d *durable) stopQueueOn(ctx context.Context, timeout time.Duration) {
+	ctx, d.stopQueue = context.WithCancel(ctx)
+	d.stopped = make(chan struct{})
+	go func() {
+		defer close(d.stopped)
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := d.queue.Stop(sctx); err != nil {
+			d.log.Error("queue stop", "error", err.Error())
+		}
+	}()
 }
 
 // check is the store's readiness check.
@@ -56,13 +81,11 @@ func (d *durable) check() server.Check {
 	return server.Check{Name: "store", Run: d.store.Ping}
 }
 
-// close lets running jobs finish for at most timeout (unfinished ones run
-// again after a restart), then closes the store.
-func (d *durable) close(timeout time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if err := d.queue.Stop(ctx); err != nil {
-		d.log.Error("queue stop", "error", err.Error())
-	}
+// close waits for the queue to stop, stopping it now if the shutdown signal
+// has not come (the server failed), then closes the store. Call it after
+// the HTTP server has drained: handlers enqueue through the store.
+func (d *durable) close() {
+	d.stopQueue()
+	<-d.stopped
 	d.store.Close()
 }

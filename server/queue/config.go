@@ -27,6 +27,10 @@ type Config struct {
 	RescueStuckJobsAfter time.Duration
 	// DedupTTL is how long a delivery key is remembered (default 72h).
 	DedupTTL time.Duration
+	// PurgeInterval is how often expired delivery keys are deleted, by a
+	// periodic job that the queue's leader inserts (default 1h; also once
+	// when the queue starts).
+	PurgeInterval time.Duration
 	// FetchPollInterval is how often to look for new jobs without a
 	// notification, as on SQLite (default 1s).
 	FetchPollInterval time.Duration
@@ -58,6 +62,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DedupTTL <= 0 {
 		c.DedupTTL = 72 * time.Hour
+	}
+	if c.PurgeInterval <= 0 {
+		c.PurgeInterval = time.Hour
 	}
 	if c.FetchPollInterval <= 0 {
 		c.FetchPollInterval = time.Second

@@ -2,7 +2,9 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -16,29 +18,35 @@ type Enqueued struct {
 	// identical one. Zero for a duplicate delivery.
 	JobID int64
 	// Duplicate is true when nothing was added: the delivery was seen
-	// before, or an identical job is already queued or running.
+	// before, or the job of the same head is already queued or running.
 	Duplicate bool
 	// Superseded is the job of an older head SHA that was cancelled.
 	Superseded int64
 }
 
-// uniqueLive makes a diff unique while it waits or runs; once finished, the
-// same SHA may be diffed again (a re-run asked by a person).
-var uniqueLive = []rivertype.JobState{
+// liveStates are the states of a job that will still run or is running.
+var liveStates = []rivertype.JobState{
 	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
 	rivertype.JobStateRunning, rivertype.JobStateScheduled,
 }
 
 // EnqueuePRDiff queues a diff of args.HeadSHA. A delivery seen before adds
-// nothing. The SHA becomes the pull request's latest: jobs of older SHAs
-// are cancelled, and they will not publish even if they finish.
+// nothing, and neither does a request for the SHA whose job is the pull
+// request's head and still queued or running. The SHA becomes the pull
+// request's latest: jobs of older SHAs are cancelled, and they will not
+// publish even if they finish.
+//
+// De-duplication goes by the pull request's head row, locked for the
+// transaction, rather than river's unique jobs: river requires "running"
+// among the unique states, so after A, B and A again (a force-push back)
+// the new request would be attached to A's first job, which B's push is
+// cancelling, and A would never be diffed again.
 func (q *Queue) EnqueuePRDiff(ctx context.Context, args PRDiffArgs) (Enqueued, error) {
 	if err := args.validate(); err != nil {
 		return Enqueued{}, err
 	}
 	var res Enqueued
-	opts := &river.InsertOpts{Queue: queueDiff, MaxAttempts: q.cfg.MaxAttempts,
-		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueLive}}
+	opts := &river.InsertOpts{Queue: queueDiff, MaxAttempts: q.cfg.MaxAttempts}
 	err := q.store.InTx(ctx, func(tx *store.Tx) error {
 		res = Enqueued{}
 		if args.DeliveryID != "" {
@@ -48,16 +56,23 @@ func (q *Queue) EnqueuePRDiff(ctx context.Context, args PRDiffArgs) (Enqueued, e
 				return err
 			}
 		}
+		prev, err := tx.LockHead(ctx, args.Repo, args.PR)
+		if err != nil {
+			return err
+		}
+		if live, err := q.headIsLive(ctx, tx, prev, args.HeadSHA); err != nil || live {
+			res = Enqueued{JobID: prev.JobID, Duplicate: live}
+			return err
+		}
 		ins, err := q.engine.insertTx(ctx, tx, args, opts)
 		if err != nil {
 			return fmt.Errorf("queue: insert diff of %s#%d: %w", args.Repo, args.PR, err)
 		}
-		res.JobID, res.Duplicate = ins.Job.ID, ins.UniqueSkippedAsDuplicate
-		prev, err := tx.SetHead(ctx, store.Head{Repo: args.Repo, PR: args.PR, SHA: args.HeadSHA, JobID: ins.Job.ID, Updated: q.cfg.Now()})
-		if err != nil {
+		res.JobID = ins.Job.ID
+		if _, err := tx.SetHead(ctx, store.Head{Repo: args.Repo, PR: args.PR, SHA: args.HeadSHA, JobID: ins.Job.ID, Updated: q.cfg.Now()}); err != nil {
 			return err
 		}
-		if prev.SHA != "" && prev.SHA != args.HeadSHA && prev.JobID != 0 {
+		if prev.JobID != 0 && prev.SHA != args.HeadSHA {
 			res.Superseded = prev.JobID
 		}
 		return nil
@@ -73,6 +88,22 @@ func (q *Queue) EnqueuePRDiff(ctx context.Context, args PRDiffArgs) (Enqueued, e
 		}
 	}
 	return res, nil
+}
+
+// headIsLive reports whether head is at sha with a job that is queued or
+// running: a request for it adds nothing.
+func (q *Queue) headIsLive(ctx context.Context, tx *store.Tx, head store.Head, sha string) (bool, error) {
+	if head.SHA != sha || head.JobID == 0 {
+		return false, nil
+	}
+	j, err := q.engine.jobTx(ctx, tx, head.JobID)
+	if errors.Is(err, river.ErrNotFound) {
+		return false, nil // finished long ago and cleaned up
+	}
+	if err != nil {
+		return false, fmt.Errorf("queue: job %d: %w", head.JobID, err)
+	}
+	return slices.Contains(liveStates, j.State), nil
 }
 
 // EnqueueCommand queues a Slack command. dedupKey (see

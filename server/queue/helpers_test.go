@@ -1,10 +1,12 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -121,15 +123,20 @@ func newQueue(t testing.TB, st *store.Store, cfg Config, h Handlers, start bool)
 		if err := q.Start(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			if err := q.Stop(ctx); err != nil {
-				t.Errorf("stop: %v", err)
-			}
-		})
+		t.Cleanup(func() { stopQueue(t, q) })
 	}
 	return q
+}
+
+// stopQueue stops q, giving running jobs 20s; t's own context is already
+// cancelled when cleanups run.
+func stopQueue(t testing.TB, q *Queue) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := q.Stop(ctx); err != nil {
+		t.Errorf("stop: %v", err)
+	}
 }
 
 // waitFor polls cond until it holds or timeout passes.
@@ -151,12 +158,13 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool
 	}
 }
 
-// countRiverJobs counts river's jobs, optionally in one state.
+// countRiverJobs counts river's diff and command jobs (not the periodic
+// purge), optionally in one state.
 func countRiverJobs(t testing.TB, st *store.Store, state string) int {
 	t.Helper()
-	q, args := `SELECT COUNT(*) FROM river_job`, []any{}
+	q, args := `SELECT COUNT(*) FROM river_job WHERE kind <> 'purge_delivery_keys'`, []any{}
 	if state != "" {
-		q, args = q+` WHERE state = $1`, append(args, state)
+		q, args = q+` AND state = $1`, append(args, state)
 	}
 	var n int
 	var err error
@@ -173,4 +181,30 @@ func countRiverJobs(t testing.TB, st *store.Store, state string) int {
 
 func prArgs(pr int, sha, delivery string) PRDiffArgs {
 	return PRDiffArgs{InstallationID: 1, Repo: "acme/infra", PR: pr, HeadSHA: sha, DeliveryID: delivery, Trigger: "pull_request.synchronize"}
+}
+
+// logBuffer collects log lines for assertions; safe for concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// capturingConfig is testConfig with info logs also kept in the returned
+// buffer.
+func capturingConfig(t testing.TB) (Config, *logBuffer) {
+	cfg, logs := testConfig(t), &logBuffer{}
+	cfg.Logger = slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), logs), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return cfg, logs
 }

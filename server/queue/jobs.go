@@ -8,21 +8,23 @@ import (
 
 // Queue names inside river.
 const (
-	queueDiff    = "diff"
-	queueCommand = "command"
+	queueDiff        = "diff"
+	queueCommand     = "command"
+	queueMaintenance = "maintenance"
 )
 
-// PRDiffArgs asks for the diff of a pull request at a head SHA. Jobs are
-// unique by repository, pull request and head SHA while queued or running.
+// PRDiffArgs asks for the diff of a pull request at a head SHA. A request
+// for the SHA whose job is the pull request's head and still queued or
+// running adds no job (see Queue.EnqueuePRDiff).
 type PRDiffArgs struct {
 	// InstallationID is the GitHub App installation to act as.
 	InstallationID int64 `json:"installation_id"`
 	// Repo is "owner/name".
-	Repo string `json:"repo" river:"unique"`
+	Repo string `json:"repo"`
 	// PR is the pull request number.
-	PR int `json:"pr" river:"unique"`
+	PR int `json:"pr"`
 	// HeadSHA is the head commit to diff.
-	HeadSHA string `json:"head_sha" river:"unique"`
+	HeadSHA string `json:"head_sha"`
 	// DeliveryID is the GitHub delivery that asked, for de-duplication and
 	// logs; empty when the diff was asked otherwise.
 	DeliveryID string `json:"delivery_id,omitempty"`

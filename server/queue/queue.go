@@ -37,10 +37,14 @@ func New(ctx context.Context, st *store.Store, cfg Config, h Handlers) (*Queue, 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &diffWorker{store: st, h: h, log: cfg.Logger, clusters: NewClusterLimiter(cfg.ClusterConcurrency)})
 	river.AddWorker(workers, &commandWorker{h: h, log: cfg.Logger})
+	river.AddWorker(workers, &purgeWorker{store: st, now: cfg.Now, log: cfg.Logger})
 	eng, err := newEngine(ctx, st, &river.Config{
-		Logger:               cfg.Logger.With("component", "river"),
-		Workers:              workers,
-		Queues:               map[string]river.QueueConfig{queueDiff: {MaxWorkers: cfg.Workers}, queueCommand: {MaxWorkers: cfg.CommandWorkers}},
+		Logger:  cfg.Logger.With("component", "river"),
+		Workers: workers,
+		Queues: map[string]river.QueueConfig{
+			queueDiff: {MaxWorkers: cfg.Workers}, queueCommand: {MaxWorkers: cfg.CommandWorkers}, queueMaintenance: {MaxWorkers: 1},
+		},
+		PeriodicJobs:         []*river.PeriodicJob{purgeJob(cfg.PurgeInterval)},
 		MaxAttempts:          cfg.MaxAttempts,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
@@ -65,8 +69,10 @@ func (q *Queue) Start(ctx context.Context) error {
 }
 
 // Stop takes no new jobs and waits for running ones until ctx ends; then
-// it cancels what still runs. Cancelled and unfinished jobs run again later,
-// here or after a restart.
+// it cancels what still runs and waits up to 10s more for those jobs to
+// return, so that they are recorded as retryable rather than left running
+// until RescueStuckJobsAfter. Cancelled and unfinished jobs run again
+// later, here or after a restart. Enqueueing still works after Stop.
 func (q *Queue) Stop(ctx context.Context) error {
 	err := q.engine.stop(ctx)
 	if err == nil {

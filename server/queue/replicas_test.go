@@ -2,23 +2,49 @@ package queue
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/fluxdiff/fluxdiff/server/store"
 	"github.com/fluxdiff/fluxdiff/server/store/storetest"
 )
 
 func TestTwoReplicasOnPostgresRunEachJobExactlyOnce(t *testing.T) {
 	url := storetest.PostgresURL(t)
 	// Each replica has its own pool, river client and workers, as two
-	// processes would; they share the database only.
+	// processes would; they share the database only, which is empty when
+	// both start at once.
 	var runners [2]*fakeRunner
 	var queues [2]*Queue
+	var wg sync.WaitGroup
 	for i := range runners {
 		runners[i] = &fakeRunner{}
 		cfg := testConfig(t)
 		cfg.Workers = 8
-		queues[i] = newQueue(t, openStore(t, url), cfg, Handlers{Runner: runners[i], Publisher: &fakePublisher{}}, true)
+		wg.Go(func() {
+			st, err := store.Open(t.Context(), url)
+			if err != nil {
+				t.Errorf("replica %d: open store: %v", i, err)
+				return
+			}
+			t.Cleanup(st.Close)
+			q, err := New(t.Context(), st, cfg, Handlers{Runner: runners[i], Publisher: &fakePublisher{}})
+			if err != nil {
+				t.Errorf("replica %d: new queue: %v", i, err)
+				return
+			}
+			if err := q.Start(t.Context()); err != nil {
+				t.Errorf("replica %d: start: %v", i, err)
+				return
+			}
+			t.Cleanup(func() { stopQueue(t, q) })
+			queues[i] = q
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
 	}
 	start := time.Now()
 	var jobs int
@@ -57,9 +83,39 @@ func TestTwoReplicasOnPostgresRunEachJobExactlyOnce(t *testing.T) {
 			t.Errorf("%s ran %d times, want once", k, v)
 		}
 	}
+	for i, n := range perReplica {
+		if n == 0 {
+			t.Errorf("replica %d ran no job (split %v)", i, perReplica)
+		}
+	}
 	n, err := st.CountReports(t.Context())
 	if err != nil || n != 500 {
 		t.Errorf("store holds %d reports (%v), want 500", n, err)
 	}
 	t.Logf("500 jobs on two replicas: enqueue and work took %s; replica split %d/%d", took, perReplica[0], perReplica[1])
+}
+
+func TestReplicasStartingTogetherOnAnEmptyPostgres(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			st, err := store.Open(t.Context(), url)
+			if err != nil {
+				errs[i] = fmt.Errorf("replica %d: open store: %w", i, err)
+				return
+			}
+			defer st.Close()
+			if _, err := New(t.Context(), st, testConfig(t), Handlers{}); err != nil {
+				errs[i] = fmt.Errorf("replica %d: new queue: %w", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -14,8 +14,9 @@ import (
 // errNotConfigured fails jobs whose handler is missing.
 var errNotConfigured = errors.New("pipeline not configured yet")
 
-// diffWorker runs a diff job: check the SHA is still the latest, run,
-// save the report under the job's key, check again, publish.
+// diffWorker runs a diff job: check the job is still the pull request's
+// head, run, check again, save the report under the job's key, claim the
+// publication (the last check, recorded atomically), publish.
 type diffWorker struct {
 	river.WorkerDefaults[PRDiffArgs]
 	store    *store.Store
@@ -35,14 +36,14 @@ func (w *diffWorker) Work(ctx context.Context, job *river.Job[PRDiffArgs]) error
 	if w.h.Runner == nil || w.h.Publisher == nil {
 		return w.fail(log, Permanent(errNotConfigured))
 	}
-	if err := w.checkLatest(ctx, a); err != nil {
+	if err := w.checkLatest(ctx, a, job.ID); err != nil {
 		return w.fail(log, err)
 	}
 	res, err := w.h.Runner.RunPRDiff(ctx, PRJob{PRDiffArgs: a, JobID: job.ID, Attempt: job.Attempt, Clusters: w.clusters})
 	if err != nil {
-		return w.fail(log, w.explain(ctx, a, err))
+		return w.fail(log, w.explain(ctx, a, job.ID, err))
 	}
-	if err := w.checkLatest(ctx, a); err != nil {
+	if err := w.checkLatest(ctx, a, job.ID); err != nil {
 		return w.fail(log, err)
 	}
 	rep := store.Report{JobKey: fmt.Sprintf("pr-diff:%d", job.ID), Repo: a.Repo, PR: a.PR, HeadSHA: a.HeadSHA,
@@ -53,19 +54,31 @@ func (w *diffWorker) Work(ctx context.Context, job *river.Job[PRDiffArgs]) error
 	if rep, err = w.store.Report(ctx, rep.ID); err != nil {
 		return w.fail(log, err)
 	}
-	// Last check: a push that arrived while the diff ran wins.
-	if err := w.checkLatest(ctx, a); err != nil {
+	// Last check: a push that arrived while the diff ran wins. The check
+	// and the record of what is published are one statement, so of two
+	// diffs of one pull request only the later push's gets past it.
+	//
+	// What remains: a push right after the claim cancels ctx, which aborts
+	// the publisher's calls still to be made; but a call already on its way
+	// could in theory land after the newer diff's own publication, which
+	// comes only after that diff has run in full.
+	if err := w.store.ClaimPublish(ctx, a.Repo, a.PR, a.HeadSHA, job.ID); err != nil {
+		if errors.Is(err, store.ErrNotHead) {
+			err = fmt.Errorf("%w (%w)", ErrSuperseded, err)
+		}
 		return w.fail(log, err)
 	}
 	if err := w.h.Publisher.Publish(ctx, rep, w.store); err != nil {
-		return w.fail(log, err)
+		return w.fail(log, w.explain(ctx, a, job.ID, err))
 	}
 	log.Info("diff published", "report_id", rep.ID)
 	return nil
 }
 
-// checkLatest returns ErrSuperseded when a newer head SHA was pushed.
-func (w *diffWorker) checkLatest(ctx context.Context, a PRDiffArgs) error {
+// checkLatest returns ErrSuperseded when the pull request's head is no
+// longer this job: a newer SHA was pushed, or the same SHA again after
+// another (a force-push back), which a new job diffs.
+func (w *diffWorker) checkLatest(ctx context.Context, a PRDiffArgs, jobID int64) error {
 	h, err := w.store.Head(ctx, a.Repo, a.PR)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -73,20 +86,24 @@ func (w *diffWorker) checkLatest(ctx context.Context, a PRDiffArgs) error {
 	if err != nil {
 		return err
 	}
-	if h.SHA != a.HeadSHA {
-		return fmt.Errorf("%w (%s is now at %s)", ErrSuperseded, a.Repo, h.SHA)
+	if h.SHA != a.HeadSHA || (h.JobID != 0 && h.JobID != jobID) {
+		return fmt.Errorf("%w (%s#%d is now at %s, job %d)", ErrSuperseded, a.Repo, a.PR, h.SHA, h.JobID)
 	}
 	return nil
 }
 
-// explain turns the error of a run cancelled by a newer push into
-// ErrSuperseded, so that logs say why.
-func (w *diffWorker) explain(ctx context.Context, a PRDiffArgs, err error) error {
+// explain says why a run was cancelled, so that logs and river agree: a
+// newer push (ErrSuperseded) or another remote cancellation, neither of
+// which is retried.
+func (w *diffWorker) explain(ctx context.Context, a PRDiffArgs, jobID int64, err error) error {
 	if ctx.Err() == nil {
 		return err
 	}
-	if serr := w.checkLatest(context.WithoutCancel(ctx), a); errors.Is(serr, ErrSuperseded) {
+	if serr := w.checkLatest(context.WithoutCancel(ctx), a, jobID); errors.Is(serr, ErrSuperseded) {
 		return serr
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, river.ErrJobCancelledRemotely) {
+		return fmt.Errorf("%w: %w", cause, err)
 	}
 	return err
 }
@@ -97,6 +114,9 @@ func (w *diffWorker) fail(log *slog.Logger, err error) error {
 	switch {
 	case errors.Is(err, ErrSuperseded):
 		log.Info("diff superseded; not publishing", "reason", err.Error())
+		return river.JobCancel(err)
+	case errors.Is(err, river.ErrJobCancelledRemotely):
+		log.Info("diff cancelled", "reason", err.Error())
 		return river.JobCancel(err)
 	case IsPermanent(err):
 		log.Error("diff failed permanently", "error", err.Error())

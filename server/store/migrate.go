@@ -22,8 +22,8 @@ type migration struct {
 	sql     string
 }
 
-// migrationLockID serializes migrations of replicas starting together on
-// PostgreSQL (an advisory lock; SQLite's write lock does it there).
+// migrationLockID serializes the migrations of replicas starting together
+// on PostgreSQL (see WithMigrationLock).
 const migrationLockID = 0x666c7578 // "flux"
 
 func loadMigrations(b Backend) ([]migration, error) {
@@ -65,25 +65,27 @@ func (s *Store) migrate(ctx context.Context, upTo int) ([]int, error) {
 		upTo = len(all)
 	}
 	var applied []int
-	err = s.InTx(ctx, func(tx *Tx) error {
-		current, err := tx.prepareMigrations(ctx, s.loc.Backend)
-		if err != nil {
-			return err
-		}
-		if current > len(all) {
-			return fmt.Errorf("store: schema version %d is newer than this fluxdiff knows (%d); upgrade fluxdiff", current, len(all))
-		}
-		for _, m := range all[current:upTo] {
-			if _, err := tx.q.exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("store: migration %04d_%s: %w", m.version, m.name, err)
+	err = s.WithMigrationLock(ctx, func(ctx context.Context) error {
+		return s.InTx(ctx, func(tx *Tx) error {
+			current, err := tx.prepareMigrations(ctx)
+			if err != nil {
+				return err
 			}
-			if _, err := tx.q.exec(ctx, `INSERT INTO fluxdiff_schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.version, m.name, time.Now().UTC()); err != nil {
-				return fmt.Errorf("store: record migration %d: %w", m.version, err)
+			if current > len(all) {
+				return fmt.Errorf("store: schema version %d is newer than this fluxdiff knows (%d); upgrade fluxdiff", current, len(all))
 			}
-			applied = append(applied, m.version)
-		}
-		return nil
+			for _, m := range all[current:upTo] {
+				if _, err := tx.q.exec(ctx, m.sql); err != nil {
+					return fmt.Errorf("store: migration %04d_%s: %w", m.version, m.name, err)
+				}
+				if _, err := tx.q.exec(ctx, `INSERT INTO fluxdiff_schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+					m.version, m.name, time.Now().UTC()); err != nil {
+					return fmt.Errorf("store: record migration %d: %w", m.version, err)
+				}
+				applied = append(applied, m.version)
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -91,14 +93,9 @@ func (s *Store) migrate(ctx context.Context, upTo int) ([]int, error) {
 	return applied, nil
 }
 
-// prepareMigrations takes the migration lock, creates the version table when
-// missing and returns the current schema version.
-func (t *Tx) prepareMigrations(ctx context.Context, b Backend) (int, error) {
-	if b == Postgres {
-		if _, err := t.q.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockID)); err != nil {
-			return 0, fmt.Errorf("store: lock migrations: %w", err)
-		}
-	}
+// prepareMigrations creates the version table when missing and returns the
+// current schema version.
+func (t *Tx) prepareMigrations(ctx context.Context) (int, error) {
 	if _, err := t.q.exec(ctx, `CREATE TABLE IF NOT EXISTS fluxdiff_schema_migrations (
 	version    INTEGER PRIMARY KEY,
 	name       TEXT NOT NULL,
@@ -116,4 +113,32 @@ func (q Queries) SchemaVersion(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("store: schema version: %w", err)
 	}
 	return v, nil
+}
+
+// WithMigrationLock runs fn while holding the migration lock, so that
+// replicas starting together on an empty database migrate one after the
+// other: the store's tables in Open, river's in queue.New (rivermigrate
+// takes no lock of its own). On PostgreSQL it is a session-level advisory
+// lock on a connection held for the duration; on SQLite the write lock of
+// each migration transaction serializes them and fn just runs.
+func (s *Store) WithMigrationLock(ctx context.Context, fn func(ctx context.Context) error) error {
+	if s.pool == nil {
+		return fn(ctx)
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("store: lock migrations: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLockID)); err != nil {
+		return fmt.Errorf("store: lock migrations: %w", err)
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLockID)); err != nil {
+			// Ending the session releases the lock; the pool drops the
+			// closed connection on Release.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
+	return fn(ctx)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,7 +42,9 @@ func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
 func openPostgres(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: postgres url: %w", err)
+		// pgx redacts the password from this error only on a best-effort
+		// basis, and its cause may quote the URL: say nothing of it.
+		return nil, errors.New("store: the postgres url is not a valid connection string (check its host, port and parameters)")
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -17,8 +17,10 @@ var ErrNotFound = errors.New("not found")
 // Tx runs them in one transaction.
 type Queries struct {
 	q querier
-	// forUpdate is appended to SELECTs that lock the row they read
-	// (PostgreSQL); SQLite locks the whole database for a write transaction.
+	// forUpdate is appended to SELECTs that lock the row they read: " FOR
+	// UPDATE" in a PostgreSQL transaction, empty elsewhere (SQLite locks the
+	// whole database for a write transaction; outside one there is nothing
+	// to hold a lock).
 	forUpdate string
 }
 
@@ -63,7 +65,7 @@ func openAt(ctx context.Context, rawURL string, upTo int) (*Store, error) {
 		if s.pool, err = openPostgres(ctx, loc.DSN); err != nil {
 			return nil, err
 		}
-		s.Queries = Queries{q: pgxQuerier{s.pool}, forUpdate: " FOR UPDATE"}
+		s.Queries = Queries{q: pgxQuerier{s.pool}}
 	}
 	if _, err := s.migrate(ctx, upTo); err != nil {
 		s.Close()
@@ -101,33 +103,58 @@ func (s *Store) Close() {
 	}
 }
 
-// InTx runs fn in a transaction, committing when it returns nil. On SQLite
-// the store has a single connection, so fn must use tx, never s.
+// InTx runs fn in a transaction, committing when it returns nil and rolling
+// back when it fails or panics (the panic goes on after the rollback). On
+// SQLite the store has a single connection, so fn must use tx, never s.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	if s.sqlDB != nil {
-		tx, err := s.sqlDB.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("store: begin: %w", err)
-		}
-		if err := fn(&Tx{Queries: Queries{q: sqlQuerier{tx}}, raw: tx}); err != nil {
-			_ = tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("store: commit: %w", err)
-		}
-		return nil
-	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(&Tx{Queries: Queries{q: pgxQuerier{tx}, forUpdate: s.forUpdate}, raw: tx}); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
+	ended := false
+	defer func() {
+		if !ended {
+			tx.rollback(ctx)
+		}
+	}()
+	if err := fn(tx); err != nil {
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	ended = true // a failed commit ends the transaction too
+	if err := tx.commit(ctx); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// begin starts a transaction on the store's backend.
+func (s *Store) begin(ctx context.Context) (*Tx, error) {
+	if s.sqlDB != nil {
+		tx, err := s.sqlDB.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &Tx{Queries: Queries{q: sqlQuerier{tx}}, raw: tx}, nil
+	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{Queries: Queries{q: pgxQuerier{tx}, forUpdate: " FOR UPDATE"}, raw: tx}, nil
+}
+
+func (t *Tx) commit(ctx context.Context) error {
+	if tx, ok := t.raw.(*sql.Tx); ok {
+		return tx.Commit()
+	}
+	return t.raw.(pgx.Tx).Commit(ctx)
+}
+
+// rollback ends the transaction without its writes, even when ctx ended.
+func (t *Tx) rollback(ctx context.Context) {
+	if tx, ok := t.raw.(*sql.Tx); ok {
+		_ = tx.Rollback()
+		return
+	}
+	_ = t.raw.(pgx.Tx).Rollback(context.WithoutCancel(ctx))
 }

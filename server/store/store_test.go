@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +48,32 @@ func TestParseURL(t *testing.T) {
 				t.Errorf("ParseURL(%q) (-want +got):\n%s", tt.raw, diff)
 			}
 		})
+	}
+}
+
+func TestStoreErrorsNeverShowThePassword(t *testing.T) {
+	const secret = "s3cr3t-pw"
+	for _, raw := range []string{
+		"postgres://fluxdiff:" + secret + "@db:notaport/fluxdiff",   // does not parse
+		"mysql://fluxdiff:" + secret + "@db/fluxdiff",               // wrong scheme
+		"host=db user=fluxdiff password=" + secret + " dbname=flux", // keyword DSN
+		"postgres://fluxdiff:" + secret + "@db/fluxdiff?sslmode=bogus",
+		"postgres://fluxdiff:" + secret + "@127.0.0.1:1/none?sslmode=disable&connect_timeout=2", // unreachable
+	} {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		_, err := Open(ctx, raw)
+		cancel()
+		if err == nil {
+			t.Errorf("Open(%s...) succeeded", raw[:12])
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("Open error shows the password: %v", err)
+		}
+	}
+	_, err := ParseURL("sqlite://:" + secret + "@")
+	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "names no file") {
+		t.Errorf("ParseURL of a SQLite URL without a file: error = %v, want it redacted", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 )
@@ -26,22 +27,27 @@ type Location struct {
 
 // ParseURL reads a store URL: sqlite:///abs/path.db, sqlite://./rel/path.db
 // (the host and path together are the file), postgres://... or
-// postgresql://....
+// postgresql://.... Its errors never contain the password: they show the
+// URL redacted, or nothing of it when it does not parse.
 func ParseURL(raw string) (Location, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return Location{}, fmt.Errorf("store url %q: %w", raw, err)
+		// url.Parse's error quotes the whole input, password included.
+		return Location{}, errors.New("store url is not a valid URL")
 	}
 	switch u.Scheme {
 	case "sqlite":
 		p := u.Host + u.Path
 		if p == "" {
-			return Location{}, fmt.Errorf("store url %q names no file", raw)
+			return Location{}, fmt.Errorf("store url %q names no file", u.Redacted())
 		}
 		return Location{Backend: SQLite, Path: p}, nil
 	case "postgres", "postgresql":
 		return Location{Backend: Postgres, DSN: raw}, nil
+	case "":
+		// Possibly a keyword DSN ("host=... password=..."): do not echo it.
+		return Location{}, errors.New("store url has no scheme: want sqlite://, postgres:// or postgresql://")
 	default:
-		return Location{}, fmt.Errorf("store url %q: scheme must be sqlite, postgres or postgresql", raw)
+		return Location{}, fmt.Errorf("store url scheme %q is not sqlite, postgres or postgresql", u.Scheme)
 	}
 }

@@ -134,6 +134,25 @@ func TestPartialIntegrationsAreRejected(t *testing.T) {
 	}
 }
 
+func TestStoreURLErrorsNeverShowThePassword(t *testing.T) {
+	const secret = "s3cr3t-pw"
+	for _, raw := range []string{
+		"postgres://fluxdiff:" + secret + "@db:notaport/fluxdiff",
+		"mysql://fluxdiff:" + secret + "@db/fluxdiff",
+		"host=db user=fluxdiff password=" + secret,
+		"sqlite://:" + secret + "@",
+	} {
+		_, err := Load("", envMap(map[string]string{"FLUXDIFF_STORE_URL": raw}))
+		if err == nil || !strings.Contains(err.Error(), "store.url:") {
+			t.Errorf("store url %.12s...: error = %v, want a store.url problem", raw, err)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error shows the password: %v", err)
+		}
+	}
+}
+
 func TestInvalidSettings(t *testing.T) {
 	tests := []struct{ yaml, want string }{
 		{"logLevel: loud", `logLevel: "loud" is not one of`},

@@ -144,19 +144,23 @@ func validateClusters(clusters []Cluster) []error {
 	return problems
 }
 
+// checkStoreURL never quotes raw, which may hold the database password: it
+// shows the URL redacted, or nothing of it when it does not parse.
 func checkStoreURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("%q is not a URL", raw)
+		return errors.New("not a valid URL")
 	}
 	switch u.Scheme {
 	case "sqlite":
 		if u.Host+u.Path == "" {
-			return fmt.Errorf("%q names no file", raw)
+			return fmt.Errorf("%q names no file", u.Redacted())
 		}
 	case "postgres", "postgresql":
+	case "":
+		return errors.New("no scheme: want sqlite://, postgres:// or postgresql://")
 	default:
-		return fmt.Errorf("%q: scheme must be sqlite or postgres", raw)
+		return fmt.Errorf("scheme %q: scheme must be sqlite or postgres", u.Scheme)
 	}
 	return nil
 }

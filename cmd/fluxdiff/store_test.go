@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/fluxdiff/fluxdiff/cmd/fluxdiff/internal/config"
+	"github.com/fluxdiff/fluxdiff/server/queue"
+)
+
+func TestTheQueueStopsOnTheSignalWhileTheStoreStaysOpen(t *testing.T) {
+	url := "sqlite://" + filepath.Join(t.TempDir(), "fluxdiff.db")
+	cfg, err := config.Load("", func(k string) (string, bool) {
+		v, ok := map[string]string{"FLUXDIFF_STORE_URL": url, "FLUXDIFF_SHUTDOWN_TIMEOUT": "5s"}[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signal, cancel := context.WithCancel(t.Context())
+	dur, err := openDurable(signal, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel() // SIGTERM
+	select {
+	case <-dur.stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the queue did not stop on the signal")
+	}
+	// The HTTP server may still be draining: its enqueues are kept for the
+	// next start, not worked.
+	res, err := dur.queue.EnqueuePRDiff(t.Context(), queue.PRDiffArgs{InstallationID: 1, Repo: "acme/infra", PR: 1, HeadSHA: "aaa"})
+	if err != nil {
+		t.Fatalf("enqueue while draining: %v", err)
+	}
+	time.Sleep(2 * time.Second) // the queue polls every second
+	if s, err := dur.queue.JobState(t.Context(), res.JobID); err != nil || s != "available" {
+		t.Errorf("job enqueued after the signal is %q, %v; want available, kept for the next start", s, err)
+	}
+	dur.close()
+}
