@@ -119,3 +119,16 @@ func (s *scrubber) scrubReport(k *KustomizationReport) {
 		k.Changes[i] = s.scrubChange(k.Changes[i])
 	}
 }
+
+// contains reports whether v holds one of the scrubber's values.
+func (s *scrubber) contains(v string) bool {
+	if s == nil {
+		return false
+	}
+	for _, x := range s.values {
+		if strings.Contains(v, x) {
+			return true
+		}
+	}
+	return false
+}

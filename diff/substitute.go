@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
-	"strings"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/kustomize"
@@ -167,17 +166,4 @@ func (s *substitution) substitute(ctx context.Context, ks unstructured.Unstructu
 	}
 	subst.RemoveBuildAnnotations()
 	return resourceToUnstructured(subst)
-}
-
-// contains reports whether v holds one of the scrubber's values.
-func (s *scrubber) contains(v string) bool {
-	if s == nil {
-		return false
-	}
-	for _, x := range s.values {
-		if strings.Contains(v, x) {
-			return true
-		}
-	}
-	return false
 }

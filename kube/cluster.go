@@ -37,6 +37,8 @@ type Cluster struct {
 	// spec is what LoadCluster loaded it from; nil for NewCluster. A
 	// Watcher loads it again while LoadErr is set.
 	spec *ClusterSpec
+	// discovery is built once and reused by every readiness probe.
+	discovery *discovery.DiscoveryClient
 }
 
 // LoadCluster builds the REST configuration for spec. A kubeconfig that cannot
@@ -75,7 +77,11 @@ func NewCluster(name string, cfg *rest.Config, qps float32, burst int) *Cluster 
 		cfg.Burst = burst
 	}
 	cfg.UserAgent = "fluxdiff"
-	return &Cluster{Name: name, Config: cfg}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return &Cluster{Name: name, Config: cfg, LoadErr: fmt.Errorf("client: %w", err)}
+	}
+	return &Cluster{Name: name, Config: cfg, discovery: dc}
 }
 
 // Version asks the API server for its version; it is the readiness probe.
@@ -83,12 +89,7 @@ func (c *Cluster) Version(ctx context.Context) (string, error) {
 	if c.LoadErr != nil {
 		return "", c.LoadErr
 	}
-	cfg := rest.CopyConfig(c.Config)
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return "", err
-	}
-	body, err := dc.RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+	body, err := c.discovery.RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
 	if err != nil {
 		return "", fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
