@@ -35,9 +35,45 @@ type Report struct {
 	SchemaVersion string `json:"schemaVersion"`
 	// Created is when the diff ran.
 	Created time.Time `json:"created"`
+	// PullRequest describes the pull request the report was made for; nil
+	// for a local diff.
+	PullRequest *PullRequestInfo `json:"pullRequest,omitempty"`
+	// Clusters names every cluster the report covers, in configuration
+	// order, including those that could not be asked (their rows say why).
+	Clusters []string `json:"clusters,omitempty"`
+	// Error is set when nothing could be diffed at all (a merge conflict, a
+	// source that cannot be fetched); Kustomizations is then empty.
+	Error string `json:"error,omitempty"`
+	// Notes are report-wide remarks shown above the Kustomizations, e.g.
+	// "the pull request changes more than 3,000 files: every Kustomization
+	// of the repository was diffed".
+	Notes []string `json:"notes,omitempty"`
 	// Kustomizations holds one entry per Kustomization diffed, nested ones
 	// (see KustomizationReport.Parent) after their parent.
 	Kustomizations []KustomizationReport `json:"kustomizations"`
+}
+
+// PullRequestInfo identifies the pull request and commits a Report was built
+// from, for renderings that link back to it.
+type PullRequestInfo struct {
+	// InstallationID is the GitHub App installation that can act on it.
+	InstallationID int64 `json:"installationID,omitempty"`
+	// Repo is "owner/name"; Number the pull request number.
+	Repo   string `json:"repo"`
+	Number int    `json:"number"`
+	// Title, Author (login) and URL (html_url) as GitHub gives them.
+	Title  string `json:"title,omitempty"`
+	Author string `json:"author,omitempty"`
+	URL    string `json:"url,omitempty"`
+	// BaseRef is the base branch; HeadSHA the pull request's head commit;
+	// MergeSHA the test-merge commit that was built.
+	BaseRef  string `json:"baseRef,omitempty"`
+	HeadSHA  string `json:"headSHA"`
+	MergeSHA string `json:"mergeSHA,omitempty"`
+	// Trigger says what asked for the diff, e.g. "pull_request.opened".
+	Trigger string `json:"trigger,omitempty"`
+	// RequestedBy is the login of the person who asked, when one did.
+	RequestedBy string `json:"requestedBy,omitempty"`
 }
 
 // KustomizationReport is the diff of one Kustomization.
@@ -111,8 +147,12 @@ func (r *Report) HasChanges() bool {
 	return false
 }
 
-// HasErrors reports whether any Kustomization or object failed.
+// HasErrors reports whether the report as a whole, any Kustomization or any
+// object failed.
 func (r *Report) HasErrors() bool {
+	if r.Error != "" {
+		return true
+	}
 	for _, k := range r.Kustomizations {
 		if k.Error != "" || k.Counts.Failed > 0 {
 			return true
