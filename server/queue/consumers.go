@@ -52,3 +52,9 @@ type Publisher interface {
 type CommandRunner interface {
 	RunCommand(ctx context.Context, cmd CommandArgs) error
 }
+
+// CommentRunner handles a "/flux-diff" comment: it checks the author's
+// permission, answers on the pull request, and queues the diff it asks for.
+type CommentRunner interface {
+	RunComment(ctx context.Context, c CommentArgs) error
+}

@@ -140,3 +140,65 @@ func (q *Queue) claim(ctx context.Context, tx *store.Tx, key string) (bool, erro
 	now := q.cfg.Now()
 	return tx.ClaimDelivery(ctx, key, now, now.Add(q.cfg.DedupTTL))
 }
+
+// EnqueueComment queues a "/flux-diff" comment; a delivery seen before adds
+// nothing.
+func (q *Queue) EnqueueComment(ctx context.Context, args CommentArgs) (Enqueued, error) {
+	if err := args.validate(); err != nil {
+		return Enqueued{}, err
+	}
+	var res Enqueued
+	err := q.store.InTx(ctx, func(tx *store.Tx) error {
+		res = Enqueued{}
+		if args.DeliveryID != "" {
+			claimed, err := q.claim(ctx, tx, store.DeliveryKey(args.DeliveryID))
+			if err != nil || !claimed {
+				res.Duplicate = !claimed
+				return err
+			}
+		}
+		ins, err := q.engine.insertTx(ctx, tx, args, &river.InsertOpts{Queue: queueCommand, MaxAttempts: q.cfg.MaxAttempts})
+		if err != nil {
+			return fmt.Errorf("queue: insert comment of %s#%d: %w", args.Repo, args.PR, err)
+		}
+		res.JobID = ins.Job.ID
+		return nil
+	})
+	if err != nil {
+		return Enqueued{}, err
+	}
+	return res, nil
+}
+
+// CancelPR cancels the queued or running diff of a closed pull request. It
+// returns the cancelled job's ID, or 0 when there was none; a delivery seen
+// before does nothing. The head row stays, so a reopened pull request is
+// diffed again.
+func (q *Queue) CancelPR(ctx context.Context, deliveryID, repo string, pr int) (int64, error) {
+	var jobID int64
+	err := q.store.InTx(ctx, func(tx *store.Tx) error {
+		jobID = 0
+		if deliveryID != "" {
+			claimed, err := q.claim(ctx, tx, store.DeliveryKey(deliveryID))
+			if err != nil || !claimed {
+				return err
+			}
+		}
+		h, err := tx.LockHead(ctx, repo, pr)
+		if err != nil || h.JobID == 0 {
+			return err
+		}
+		live, err := q.headIsLive(ctx, tx, h, h.SHA)
+		if live {
+			jobID = h.JobID
+		}
+		return err
+	})
+	if err != nil || jobID == 0 {
+		return 0, err
+	}
+	if err := q.engine.cancel(ctx, jobID); err != nil {
+		return 0, fmt.Errorf("queue: cancel diff of %s#%d: %w", repo, pr, err)
+	}
+	return jobID, nil
+}

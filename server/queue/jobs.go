@@ -32,6 +32,19 @@ type PRDiffArgs struct {
 	Trigger string `json:"trigger,omitempty"`
 	// RequestedBy names the person who asked, when one did.
 	RequestedBy string `json:"requested_by,omitempty"`
+	// Only narrows the diff to one Kustomization or cluster; the zero
+	// value diffs everything the pull request affects.
+	Only Filter `json:"only,omitzero"`
+}
+
+// Filter narrows a diff. Empty fields match everything.
+type Filter struct {
+	// Kustomization and Namespace name one Kustomization (Namespace empty:
+	// flux-system).
+	Kustomization string `json:"kustomization,omitempty"`
+	Namespace     string `json:"namespace,omitempty"`
+	// Cluster is a configured cluster name.
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // Kind is the river job kind.
@@ -72,6 +85,30 @@ func (CommandArgs) Kind() string { return "slack_command" }
 func (a CommandArgs) validate() error {
 	if a.TeamID == "" || a.UserID == "" || a.ResponseURL == "" {
 		return Permanent(errors.New("invalid slack command: team, user and response URL are required"))
+	}
+	return nil
+}
+
+// CommentArgs asks to handle a "/flux-diff" comment on a pull request: check
+// the author may ask, then queue the diff (see CommentRunner).
+type CommentArgs struct {
+	DeliveryID     string `json:"delivery_id"`
+	InstallationID int64  `json:"installation_id"`
+	// Repo is "owner/name"; PR the pull request number.
+	Repo string `json:"repo"`
+	PR   int    `json:"pr"`
+	// CommentID is the comment's ID; User its author's login; Body its text.
+	CommentID int64  `json:"comment_id"`
+	User      string `json:"user"`
+	Body      string `json:"body"`
+}
+
+// Kind is the river job kind.
+func (CommentArgs) Kind() string { return "github_comment" }
+
+func (a CommentArgs) validate() error {
+	if a.Repo == "" || a.PR <= 0 || a.CommentID == 0 || a.User == "" {
+		return Permanent(errors.New("invalid comment command: repo, pull request, comment ID and user are required"))
 	}
 	return nil
 }

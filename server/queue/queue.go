@@ -19,6 +19,7 @@ type Handlers struct {
 	Runner    Runner
 	Publisher Publisher
 	Commands  CommandRunner
+	Comments  CommentRunner
 }
 
 // Queue enqueues and works fluxdiff's jobs.
@@ -37,6 +38,7 @@ func New(ctx context.Context, st *store.Store, cfg Config, h Handlers) (*Queue, 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &diffWorker{store: st, h: h, log: cfg.Logger, clusters: NewClusterLimiter(cfg.ClusterConcurrency)})
 	river.AddWorker(workers, &commandWorker{h: h, log: cfg.Logger})
+	river.AddWorker(workers, &commentWorker{h: h, log: cfg.Logger})
 	river.AddWorker(workers, &purgeWorker{store: st, now: cfg.Now, log: cfg.Logger})
 	eng, err := newEngine(ctx, st, &river.Config{
 		Logger:  cfg.Logger.With("component", "river"),
