@@ -20,6 +20,10 @@ const DefaultListen = ":8080"
 // DefaultStoreURL is the embedded SQLite store used when none is configured.
 const DefaultStoreURL = "sqlite://./data/fluxdiff.db"
 
+// DefaultSourceDir is where source trees are cached when no folder is
+// configured.
+const DefaultSourceDir = "./data/sources"
+
 // Config is fluxdiff's whole configuration.
 type Config struct {
 	// Listen is the HTTP listen address, host:port.
@@ -36,6 +40,7 @@ type Config struct {
 	Clusters []Cluster `json:"clusters,omitempty"`
 	Store    Store     `json:"store,omitempty"`
 	Queue    Queue     `json:"queue,omitempty"`
+	Source   Source    `json:"source,omitempty"`
 	Diff     Diff      `json:"diff,omitempty"`
 }
 
@@ -54,6 +59,30 @@ type GitHub struct {
 	// BaseURL is the REST API root for GitHub Enterprise Server, e.g.
 	// https://github.example.com/api/v3/. Empty means github.com.
 	BaseURL string `json:"baseURL,omitempty"`
+	// SkipDrafts leaves draft pull requests alone until they are ready for
+	// review.
+	SkipDrafts bool `json:"skipDrafts,omitempty"`
+	// AllowForks diffs pull requests from forks. Their content is untrusted
+	// (it is built and sent to the clusters as dry-runs), so it is off by
+	// default.
+	AllowForks bool `json:"allowForks,omitempty"`
+	// CommentMode is auto (the full diff in the sticky comment), summary
+	// (counts only) or manual (no comment until someone asks); default auto.
+	CommentMode string `json:"commentMode,omitempty"`
+	// Repositories overrides settings per repository ("owner/name").
+	Repositories map[string]RepoSettings `json:"repositories,omitempty"`
+	// ChangesConclusion is the check run's conclusion when a diff has
+	// changes and no errors: neutral (default) or success.
+	ChangesConclusion string `json:"changesConclusion,omitempty"`
+	// MergePollTimeout bounds the wait for GitHub's test-merge commit
+	// (default 2m).
+	MergePollTimeout Duration `json:"mergePollTimeout,omitempty"`
+}
+
+// RepoSettings are the per-repository overrides of the GitHub settings.
+type RepoSettings struct {
+	// CommentMode overrides github.commentMode.
+	CommentMode string `json:"commentMode,omitempty"`
 }
 
 // Enabled reports whether any GitHub setting was given.
@@ -108,6 +137,20 @@ type Queue struct {
 	Workers int `json:"workers,omitempty"`
 	// ClusterConcurrency bounds the diffs working on one cluster at once.
 	ClusterConcurrency int `json:"clusterConcurrency,omitempty"`
+}
+
+// Source configures the cache of source trees (the merge commits' tarballs,
+// extracted).
+type Source struct {
+	// Dir holds the extracted trees (default ./data/sources).
+	Dir string `json:"dir,omitempty"`
+	// CacheBytes bounds the trees kept, least recently used first out
+	// (default 2 GiB).
+	CacheBytes int64 `json:"cacheBytes,omitempty"`
+	// MaxArchiveBytes bounds one tree's extracted size (default 512 MiB).
+	MaxArchiveBytes int64 `json:"maxArchiveBytes,omitempty"`
+	// MaxFiles bounds one tree's file count (default 100000).
+	MaxFiles int `json:"maxFiles,omitempty"`
 }
 
 // Diff configures the diff engine.
@@ -208,6 +251,21 @@ func (c *Config) setDefaults() {
 	}
 	if c.Queue.ClusterConcurrency == 0 {
 		c.Queue.ClusterConcurrency = 2
+	}
+	if c.GitHub.MergePollTimeout.Duration == 0 {
+		c.GitHub.MergePollTimeout.Duration = 2 * time.Minute
+	}
+	if c.Source.Dir == "" {
+		c.Source.Dir = DefaultSourceDir
+	}
+	if c.Source.CacheBytes == 0 {
+		c.Source.CacheBytes = 2 << 30
+	}
+	if c.Source.MaxArchiveBytes == 0 {
+		c.Source.MaxArchiveBytes = 512 << 20
+	}
+	if c.Source.MaxFiles == 0 {
+		c.Source.MaxFiles = 100_000
 	}
 	if c.Diff.Concurrency == 0 {
 		c.Diff.Concurrency = 8

@@ -50,6 +50,8 @@ func TestLoadWithNothingGivesEmbeddedDefaults(t *testing.T) {
 		Clusters: []Cluster{{Name: "default", QPS: 50, Burst: 100}},
 		Store:    Store{URL: DefaultStoreURL},
 		Queue:    Queue{Workers: 4, ClusterConcurrency: 2},
+		GitHub:   GitHub{MergePollTimeout: Duration{2 * time.Minute}},
+		Source:   Source{Dir: DefaultSourceDir, CacheBytes: 2 << 30, MaxArchiveBytes: 512 << 20, MaxFiles: 100_000},
 		Diff:     Diff{Concurrency: 8, Timeout: Duration{5 * time.Minute}},
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
@@ -188,5 +190,39 @@ func TestSecretsNeverPrint(t *testing.T) {
 	}
 	if s.Value() != value {
 		t.Errorf("Value() = %q", s.Value())
+	}
+}
+
+func TestGitHubBehaviourSettingsAreValidated(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	yaml := "github:\n  appID: 1\n  privateKey: x\n  webhookSecret: s\n  commentMode: loud\n  changesConclusion: maybe\n" +
+		"  repositories:\n    not-a-repo:\n      commentMode: manual\n    acme/infra:\n      commentMode: sometimes\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, envMap(nil))
+	if err == nil {
+		t.Fatal("invalid GitHub settings were accepted")
+	}
+	for _, want := range []string{
+		`github.commentMode: "loud" is not auto, summary or manual`,
+		`github.changesConclusion: "maybe" is not neutral or success`,
+		`github.repositories: "not-a-repo" is not owner/name`,
+		`github.repositories.acme/infra.commentMode: "sometimes" is not auto, summary or manual`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+	cfg, err := Load("", envMap(map[string]string{"FLUXDIFF_GITHUB_SKIP_DRAFTS": "true", "FLUXDIFF_GITHUB_ALLOW_FORKS": "1", "FLUXDIFF_GITHUB_COMMENT_MODE": "summary"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.GitHub.SkipDrafts || !cfg.GitHub.AllowForks || cfg.GitHub.CommentMode != "summary" {
+		t.Errorf("environment overrides not applied: %+v", cfg.GitHub)
+	}
+	if _, err := Load("", envMap(map[string]string{"FLUXDIFF_GITHUB_SKIP_DRAFTS": "perhaps"})); err == nil || !strings.Contains(err.Error(), "FLUXDIFF_GITHUB_SKIP_DRAFTS: not true or false") {
+		t.Errorf("a bad boolean was not refused clearly: %v", err)
 	}
 }

@@ -24,6 +24,11 @@ var envVars = []struct {
 	{"GITHUB_WEBHOOK_SECRET", func(c *Config, v string) error { c.GitHub.WebhookSecret = Secret(v); return nil }},
 	{"GITHUB_WEBHOOK_SECRET_FILE", func(c *Config, v string) error { c.GitHub.WebhookSecretFile = v; return nil }},
 	{"GITHUB_BASE_URL", func(c *Config, v string) error { c.GitHub.BaseURL = v; return nil }},
+	{"GITHUB_SKIP_DRAFTS", func(c *Config, v string) error { return setBool(&c.GitHub.SkipDrafts, v) }},
+	{"GITHUB_ALLOW_FORKS", func(c *Config, v string) error { return setBool(&c.GitHub.AllowForks, v) }},
+	{"GITHUB_COMMENT_MODE", func(c *Config, v string) error { c.GitHub.CommentMode = v; return nil }},
+	{"GITHUB_CHANGES_CONCLUSION", func(c *Config, v string) error { c.GitHub.ChangesConclusion = v; return nil }},
+	{"SOURCE_DIR", func(c *Config, v string) error { c.Source.Dir = v; return nil }},
 	{"SLACK_SIGNING_SECRET", func(c *Config, v string) error { c.Slack.SigningSecret = Secret(v); return nil }},
 	{"SLACK_SIGNING_SECRET_FILE", func(c *Config, v string) error { c.Slack.SigningSecretFile = v; return nil }},
 	{"SLACK_BOT_TOKEN", func(c *Config, v string) error { c.Slack.BotToken = Secret(v); return nil }},
@@ -86,5 +91,14 @@ func setDuration(into *Duration, v string) error {
 		return fmt.Errorf("not a duration: %q", v)
 	}
 	into.Duration = d
+	return nil
+}
+
+func setBool(into *bool, v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("not true or false: %q", v)
+	}
+	*into = b
 	return nil
 }

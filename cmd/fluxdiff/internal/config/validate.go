@@ -88,6 +88,21 @@ func (g GitHub) validate() []error {
 			add("github.baseURL: %q is not an http(s) URL", g.BaseURL)
 		}
 	}
+	modes := map[string]bool{"": true, "auto": true, "summary": true, "manual": true}
+	if !modes[g.CommentMode] {
+		add("github.commentMode: %q is not auto, summary or manual", g.CommentMode)
+	}
+	for repo, rs := range g.Repositories {
+		if owner, name, ok := strings.Cut(repo, "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+			add("github.repositories: %q is not owner/name", repo)
+		}
+		if !modes[rs.CommentMode] {
+			add("github.repositories.%s.commentMode: %q is not auto, summary or manual", repo, rs.CommentMode)
+		}
+	}
+	if c := g.ChangesConclusion; c != "" && c != "neutral" && c != "success" {
+		add("github.changesConclusion: %q is not neutral or success", c)
+	}
 	return problems
 }
 
