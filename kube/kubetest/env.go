@@ -90,3 +90,18 @@ func isFile(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && !fi.IsDir()
 }
+
+// StandInCRDDir is the project's testdata/crds-standins folder: permissive
+// CRDs for HelmRelease, HelmRepository and ClusterIssuer.
+func StandInCRDDir() string {
+	return filepath.Join(CRDDir(), "..", "crds-standins")
+}
+
+// InstallCRDs installs the CRDs in dir and waits until they are served.
+func (e *Env) InstallCRDs(dir string) error {
+	_, err := envtest.InstallCRDs(e.Config, envtest.CRDInstallOptions{Paths: []string{dir}, ErrorIfPathMissing: true})
+	if err != nil {
+		return fmt.Errorf("install CRDs from %s: %w", dir, err)
+	}
+	return nil
+}
