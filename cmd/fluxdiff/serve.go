@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
@@ -51,9 +53,15 @@ Environment overrides:
 func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	klog.SetSlogLogger(log.With("component", "client-go"))
 	clusters := loadClusters(cfg.Clusters, log)
-	checks := clusterChecks(startIndex(ctx, clusters))
+	watcher := startIndex(ctx, clusters)
+	checks := clusterChecks(watcher)
 	reportIntegrations(cfg, log)
-	dur, err := openDurable(ctx, cfg, log)
+	reg := newRegistry()
+	gh, err := newGitHub(cfg, log, reg, watcher, clusters)
+	if err != nil {
+		return &codeError{code: exitError, err: err}
+	}
+	dur, err := openDurable(ctx, cfg, log, gh.handlers)
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
@@ -61,8 +69,12 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	// drains, both by ShutdownTimeout after it; the store closes last.
 	defer dur.close()
 	checks = append(checks, dur.check())
+	go gh.verify(ctx, log)
 
-	srv := server.New(server.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Checks: checks})
+	srv := server.New(server.Options{
+		Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Checks: checks, Registry: reg,
+		GitHubWebhook: gh.webhook(cfg, log, dur.queue),
+	})
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return &codeError{code: exitError, err: fmt.Errorf("listen on %s: %w", cfg.Listen, err)}
@@ -99,4 +111,12 @@ func reportIntegrations(cfg *config.Config, log *slog.Logger) {
 	} else {
 		log.Warn("Slack not configured: /slack/* answer 503 (set slack.signingSecret, slack.botToken)")
 	}
+}
+
+// newRegistry is the process's metrics registry, with the Go and process
+// collectors.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }

@@ -27,7 +27,7 @@ type durable struct {
 // stops taking jobs at once, while the HTTP server drains: running jobs
 // have until cfg.ShutdownTimeout after the signal, the deadline of the HTTP
 // shutdown too (see stopQueueOn).
-func openDurable(ctx context.Context, cfg *config.Config, log *slog.Logger) (*durable, error) {
+func openDurable(ctx context.Context, cfg *config.Config, log *slog.Logger, handlers func(*store.Store) queue.Handlers) (*durable, error) {
 	st, err := store.Open(ctx, cfg.Store.URL)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -38,14 +38,15 @@ func openDurable(ctx context.Context, cfg *config.Config, log *slog.Logger) (*du
 		return nil, err
 	}
 	log.Info("store ready", "backend", string(st.Backend()), "schema_version", v)
-	// The diff pipeline and the publishers arrive with later issues; until
-	// then, queued jobs fail permanently saying "pipeline not configured yet".
-	log.Warn("diff pipeline not configured yet: queued diffs and Slack commands fail without retry")
+	h := handlers(st)
+	if h.Runner == nil {
+		log.Warn("diff pipeline not configured (GitHub is off): queued diffs fail without retry")
+	}
 	q, err := queue.New(ctx, st, queue.Config{
 		Logger:             log,
 		Workers:            cfg.Queue.Workers,
 		ClusterConcurrency: cfg.Queue.ClusterConcurrency,
-	}, queue.Handlers{})
+	}, h)
 	if err != nil {
 		st.Close()
 		return nil, err

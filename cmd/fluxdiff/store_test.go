@@ -10,6 +10,7 @@ import (
 
 	"github.com/fluxdiff/fluxdiff/cmd/fluxdiff/internal/config"
 	"github.com/fluxdiff/fluxdiff/server/queue"
+	"github.com/fluxdiff/fluxdiff/server/store"
 )
 
 func TestTheQueueStopsOnTheSignalWhileTheStoreStaysOpen(t *testing.T) {
@@ -22,7 +23,7 @@ func TestTheQueueStopsOnTheSignalWhileTheStoreStaysOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	signal, cancel := context.WithCancel(t.Context())
-	dur, err := openDurable(signal, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	dur, err := openDurable(signal, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(*store.Store) queue.Handlers { return queue.Handlers{} })
 	if err != nil {
 		t.Fatal(err)
 	}
