@@ -54,12 +54,12 @@ type CheckRunAction struct {
 
 // checkRunInput is the body of POST and PATCH check-runs.
 type checkRunInput struct {
-	Name        *string `json:"name"`
-	HeadSHA     string  `json:"head_sha"`
-	DetailsURL  *string `json:"details_url"`
-	ExternalID  *string `json:"external_id"`
-	Status      *string `json:"status"`
-	Conclusion  *string `json:"conclusion"`
+	Name        *string    `json:"name"`
+	HeadSHA     string     `json:"head_sha"`
+	DetailsURL  *string    `json:"details_url"`
+	ExternalID  *string    `json:"external_id"`
+	Status      *string    `json:"status"`
+	Conclusion  *string    `json:"conclusion"`
 	StartedAt   *time.Time `json:"started_at"`
 	CompletedAt *time.Time `json:"completed_at"`
 	Output      *struct {
