@@ -64,7 +64,7 @@ func (s *Server) authenticate(c *call) *response {
 	scheme, cred, _ := strings.Cut(h, " ")
 	if jwtRoutes[c.template] {
 		if scheme != "Bearer" || strings.Count(cred, ".") != 2 {
-			s.t.Errorf("githubtest: %s %s needs an App JWT (Authorization: Bearer <jwt>), got scheme %q", c.req.Method, c.template, scheme)
+			s.errorf("githubtest: %s %s needs an App JWT (Authorization: Bearer <jwt>), got scheme %q", c.req.Method, c.template, scheme)
 			return errorResponse(http.StatusUnauthorized, "A JSON web token could not be decoded")
 		}
 		if err := s.verifyJWT(cred); err != nil {
@@ -74,7 +74,7 @@ func (s *Server) authenticate(c *call) *response {
 		return nil
 	}
 	if (scheme != "token" && scheme != "Bearer") || cred == "" {
-		s.t.Errorf("githubtest: %s %s needs an installation token (Authorization: token <t>), got scheme %q", c.req.Method, c.template, scheme)
+		s.errorf("githubtest: %s %s needs an installation token (Authorization: token <t>), got scheme %q", c.req.Method, c.template, scheme)
 		return errorResponse(http.StatusUnauthorized, "Requires authentication")
 	}
 	s.mu.Lock()

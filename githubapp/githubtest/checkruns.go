@@ -104,7 +104,7 @@ func (s *Server) sortedRuns(repo, sha string) []*CheckRun {
 // request. A violation is a client bug: 422 and a test failure.
 func (s *Server) apply(c *call, cr *CheckRun, in *checkRunInput) *response {
 	bad := func(msg string) *response {
-		s.t.Errorf("githubtest: %s %s: %s", c.req.Method, c.template, msg)
+		s.errorf("githubtest: %s %s: %s", c.req.Method, c.template, msg)
 		return errorResponse(http.StatusUnprocessableEntity, msg)
 	}
 	if in.Name != nil {

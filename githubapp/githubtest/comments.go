@@ -107,7 +107,7 @@ func (s *Server) author(c *call) string { return s.BotLogin() }
 // a bug, so it also fails the test.
 func (s *Server) checkBody(c *call, body string) *response {
 	if n := utf8.RuneCountInString(body); n > maxCommentBody {
-		s.t.Errorf("githubtest: %s %s: comment body of %d characters is over GitHub's %d", c.req.Method, c.template, n, maxCommentBody)
+		s.errorf("githubtest: %s %s: comment body of %d characters is over GitHub's %d", c.req.Method, c.template, n, maxCommentBody)
 		return errorResponse(http.StatusUnprocessableEntity, "Body is too long (maximum is 65536 characters)")
 	}
 	return nil
@@ -167,7 +167,7 @@ func (s *Server) updateComment(c *call) *response {
 		return notFound()
 	}
 	if cm.User != s.author(c) {
-		s.t.Errorf("githubtest: PATCH of comment %d written by %s, not by the App", cm.ID, cm.User)
+		s.errorf("githubtest: PATCH of comment %d written by %s, not by the App", cm.ID, cm.User)
 		return errorResponse(http.StatusForbidden, "Resource not accessible by integration")
 	}
 	var in struct{ Body string }
@@ -186,7 +186,7 @@ func (s *Server) deleteComment(c *call) *response {
 		return notFound()
 	}
 	if cm.User != s.author(c) {
-		s.t.Errorf("githubtest: DELETE of comment %d written by %s, not by the App", cm.ID, cm.User)
+		s.errorf("githubtest: DELETE of comment %d written by %s, not by the App", cm.ID, cm.User)
 		return errorResponse(http.StatusForbidden, "Resource not accessible by integration")
 	}
 	delete(s.st.comments, cm.ID)

@@ -47,7 +47,7 @@ func init() {
 func (s *Server) dispatch(c *call) *response {
 	h := handlers[c.req.Method+" "+c.template]
 	if h == nil {
-		s.t.Errorf("githubtest: %s %s is in the description but the stand-in does not serve it yet", c.req.Method, c.template)
+		s.errorf("githubtest: %s %s is in the description but the stand-in does not serve it yet", c.req.Method, c.template)
 		return errorResponse(http.StatusNotImplemented, "not served by the stand-in")
 	}
 	s.mu.Lock()
@@ -168,6 +168,12 @@ func (s *Server) permission(c *call) *response {
 		if _, has := u[k]; has {
 			u[k] = v
 		}
+	}
+	u["role_name"] = role
+	u["permissions"] = obj{
+		"admin": role == "admin", "maintain": role == "admin" || role == "maintain",
+		"push":   legacy == "admin" || legacy == "write",
+		"triage": role != "read" && role != "none", "pull": role != "none",
 	}
 	return ok(p)
 }

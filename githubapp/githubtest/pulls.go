@@ -100,7 +100,7 @@ func (s *Server) UpdatePullRequest(repo string, number int, f func(*PullRequest)
 	defer s.mu.Unlock()
 	p := s.mustRepo(repo).pulls[number]
 	if p == nil {
-		s.t.Fatalf("githubtest: no pull request %s#%d", repo, number)
+		s.fatalf("githubtest: no pull request %s#%d", repo, number)
 	}
 	f(&p.PullRequest)
 	p.nullsLeft = p.MergeableNullTimes

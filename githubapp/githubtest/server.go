@@ -28,6 +28,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -79,7 +80,7 @@ func (o Options) withDefaults() Options {
 
 // Server is the stand-in. Its methods are safe for concurrent use.
 type Server struct {
-	t    testing.TB
+	tb   atomic.Pointer[testing.TB]
 	opts Options
 	spec *Spec
 	srv  *httptest.Server
@@ -103,7 +104,8 @@ func New(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("githubtest: %v", err)
 	}
-	s := &Server{t: t, opts: opts, spec: spec, st: newState(opts, key)}
+	s := &Server{opts: opts, spec: spec, st: newState(opts, key)}
+	s.tb.Store(&t)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -147,7 +149,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	c, fail := s.route(r, body)
 	if fail != nil {
 		s.record(r, "", body, fail.status)
-		s.t.Errorf("githubtest: %s %s: %s", r.Method, r.URL.RequestURI(), fail.message)
+		s.errorf("githubtest: %s %s: %s", r.Method, r.URL.RequestURI(), fail.message)
 		s.write(w, nil, fail.response())
 		return
 	}
@@ -169,14 +171,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) write(w http.ResponseWriter, c *call, resp *response) {
 	data, err := resp.encode()
 	if err != nil {
-		s.t.Errorf("githubtest: encode answer: %v", err)
+		s.errorf("githubtest: encode answer: %v", err)
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	resp.body = data
 	if c != nil {
 		if err := s.validateResponse(c, resp); err != nil {
-			s.t.Errorf("githubtest: answer %d to %s %s does not conform to the description: %v",
+			s.errorf("githubtest: answer %d to %s %s does not conform to the description: %v",
 				resp.status, c.req.Method, c.template, err)
 		}
 	}
@@ -214,3 +216,22 @@ func (s *Server) rateHeaders() http.Header {
 
 // ctx returns a context for validation calls.
 func (s *Server) ctx() context.Context { return context.Background() }
+
+// SetTB replaces the testing.TB that request failures are reported to
+// (the stand-in's own tests use a recorder to observe them).
+func (s *Server) SetTB(t testing.TB) { s.tb.Store(&t) }
+
+// errorf fails the test (request failures are the client's or the
+// stand-in's bugs).
+func (s *Server) errorf(format string, args ...any) {
+	t := *s.tb.Load()
+	t.Helper()
+	t.Errorf(format, args...)
+}
+
+// fatalf stops the test (fixture misuse).
+func (s *Server) fatalf(format string, args ...any) {
+	t := *s.tb.Load()
+	t.Helper()
+	t.Fatalf(format, args...)
+}

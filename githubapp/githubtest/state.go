@@ -104,7 +104,7 @@ func (s *Server) repo(name string) *repoState {
 func (s *Server) mustRepo(name string) *repoState {
 	r := s.repo(name)
 	if r == nil {
-		s.t.Fatalf("githubtest: no repository %s (AddRepo first)", name)
+		s.fatalf("githubtest: no repository %s (AddRepo first)", name)
 	}
 	return r
 }

@@ -37,7 +37,7 @@ func (s *Server) codeloadToken(repo, sha string) string {
 func (s *Server) serveCodeload(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, codeloadPrefix), "/")
 	if len(parts) != 4 || parts[2] != "legacy.tar.gz" || r.Method != http.MethodGet {
-		s.t.Errorf("githubtest: %s %s is not a tarball download", r.Method, r.URL.Path)
+		s.errorf("githubtest: %s %s is not a tarball download", r.Method, r.URL.Path)
 		http.NotFound(w, r)
 		return
 	}
@@ -56,7 +56,7 @@ func (s *Server) serveCodeload(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := tarball(rs.Owner+"-"+rs.Name+"-"+sha[:min(7, len(sha))], sha, files)
 	if err != nil {
-		s.t.Errorf("githubtest: build tarball: %v", err)
+		s.errorf("githubtest: build tarball: %v", err)
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}

@@ -15,6 +15,7 @@ import (
 // Table matches paths against a fixed set of templates.
 type Table struct {
 	routes []route
+	src    map[string][]string
 }
 
 type route struct {
@@ -31,7 +32,7 @@ type route struct {
 // templates the one with the most literal characters wins, so
 // "/commits/{ref}/check-runs" beats "/commits/{ref}".
 func NewTable(templates map[string][]string) *Table {
-	t := &Table{}
+	t := &Table{src: templates}
 	for tmpl, multi := range templates {
 		t.routes = append(t.routes, compile(tmpl, multi))
 	}
@@ -105,6 +106,10 @@ func (t *Table) Templates() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Source returns the templates and multi-segment parameters the table was
+// built from; it must not be modified.
+func (t *Table) Source() map[string][]string { return t.src }
 
 // GitHub is the table of the REST API routes fluxdiff uses: the paths of
 // testdata/github/rest-api-subset.json (a test keeps the two equal), with
