@@ -80,7 +80,7 @@ func (o Options) withDefaults() Options {
 
 // Server is the stand-in. Its methods are safe for concurrent use.
 type Server struct {
-	tb   atomic.Pointer[testing.TB]
+	tb   atomic.Pointer[Reporter]
 	opts Options
 	spec *Spec
 	srv  *httptest.Server
@@ -91,26 +91,51 @@ type Server struct {
 	fault []*Fault
 }
 
+// Reporter receives the stand-in's failures. testing.TB satisfies it; a
+// program that runs the stand-in outside a test (a demo) gives its own.
+type Reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
 // New starts a stand-in and registers its shutdown with t.Cleanup. It
 // fails t (Fatalf) when the API description cannot be loaded.
 func New(t testing.TB, opts Options) *Server {
 	t.Helper()
+	s, err := Start(t, opts)
+	if err != nil {
+		t.Fatalf("githubtest: %v", err)
+	}
+	return s
+}
+
+// Start is New for any Reporter: it starts a stand-in whose failures go to
+// r and registers its shutdown with r.Cleanup. It fails when the API
+// description cannot be loaded.
+func Start(r Reporter, opts Options) (*Server, error) {
 	opts = opts.withDefaults()
 	spec, err := LoadSpec(opts.SpecPath)
 	if err != nil {
-		t.Fatalf("githubtest: %v", err)
+		return nil, err
 	}
 	key, err := appKey()
 	if err != nil {
-		t.Fatalf("githubtest: %v", err)
+		return nil, err
 	}
 	s := &Server{opts: opts, spec: spec, st: newState(opts, key)}
-	s.tb.Store(&t)
+	s.tb.Store(&r)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	t.Cleanup(s.srv.Close)
-	t.Cleanup(s.checkLeaks)
-	return s
+	r.Cleanup(s.srv.Close)
+	r.Cleanup(s.checkLeaks)
+	return s, nil
 }
+
+// HTMLURL returns the web address of repo ("owner/name") as the API
+// reports it in html_url; a GitRepository of the repository uses it (or
+// it with ".git", the clone_url).
+func (s *Server) HTMLURL(repo string) string { return s.webURL(repo) }
 
 // URL returns the API base URL with a trailing slash, e.g.
 // "http://127.0.0.1:PORT/" or, with PathPrefix, ".../api/v3/"; it is what
@@ -220,7 +245,7 @@ func (s *Server) ctx() context.Context { return context.Background() }
 
 // SetTB replaces the testing.TB that request failures are reported to
 // (the stand-in's own tests use a recorder to observe them).
-func (s *Server) SetTB(t testing.TB) { s.tb.Store(&t) }
+func (s *Server) SetTB(t testing.TB) { r := Reporter(t); s.tb.Store(&r) }
 
 // errorf fails the test (request failures are the client's or the
 // stand-in's bugs).
