@@ -64,7 +64,6 @@ func (d *recordingDispatcher) calls() int {
 	return len(d.diffs) + len(d.cancels) + len(d.cmds)
 }
 
-
 // payload reads testdata/github/webhooks/NAME.json and applies edits: each
 // key is a dotted path into the JSON ("pull_request.head.repo.id"), each
 // value replaces what is there (objects on the way are created).
