@@ -126,7 +126,7 @@ func reportPreamble(rep *diff.Report) []segment {
 			"> [!CAUTION]\n> **The pull request could not be diffed.**\n\n", "", "text", rep.Error))
 	}
 	for _, n := range rep.Notes {
-		segs = append(segs, textSegment("> [!NOTE]\n" + quote(n) + "\n\n"))
+		segs = append(segs, textSegment("> [!NOTE]\n"+quote(n)+"\n\n"))
 	}
 	if rep.Error == "" && len(rep.Kustomizations) == 0 {
 		segs = append(segs, textSegment(NoKustomizationText+"\n\n"))

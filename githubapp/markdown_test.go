@@ -39,11 +39,11 @@ func TestRenderCommentSaysWhatItMust(t *testing.T) {
 		"<!-- fluxdiff:sticky acme/fleet#42 part=1/1 -->\n",
 		"<code>fedcba9</code>",                    // short merge SHA
 		"<code>prod</code>, <code>staging</code>", // clusters
-		"3,000 files",                             // the note
+		"3,000 files", // the note
 		"yaml: line 3: did not find expected key", // the build error, verbatim in a fence
-		"teams/a&#124;b",                          // a | in a path cannot split a table cell
-		"&#60;b&#62;",                             // HTML in a reason is shown, not interpreted
-		"&#42;deeper&#42;",                        // Markdown in a warning is shown, not interpreted
+		"teams/a&#124;b",   // a | in a path cannot split a table cell
+		"&#60;b&#62;",      // HTML in a reason is shown, not interpreted
+		"&#42;deeper&#42;", // Markdown in a warning is shown, not interpreted
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the comment lacks %q", want)
