@@ -1,11 +1,14 @@
 package githubapp
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 
+	"github.com/google/go-github/v55/github"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -152,6 +155,89 @@ func validateFilter(f Filter) error {
 	}
 	if f.Cluster != "" && !clusterName.MatchString(f.Cluster) {
 		return fmt.Errorf("%q is not a valid cluster name (letters, digits, '.', '_' and '-')", f.Cluster)
+	}
+	return nil
+}
+
+// HandleComment checks a /flux-diff comment queued by the webhook and
+// turns it into a DiffRequest for the pull request's current head.
+//
+// It asks GitHub for the author's permission on the repository
+// (write, maintain and admin may ask for diffs, since a diff runs the
+// pull request's manifests against the clusters). A permitted command
+// gets an "eyes" reaction and its DiffRequest (Trigger "issue_comment",
+// RequestedBy the author, the command's Filter). Otherwise it answers in
+// a comment and returns nil: without permission it says so; "help" gets
+// the usage; a command that does not parse gets the problem and the
+// usage; a closed pull request is not diffed. Comments of the App's own
+// bot, and comments that are not commands, are ignored without a reply.
+func (a *App) HandleComment(ctx context.Context, cmd CommentCommand) (*DiffRequest, error) {
+	bot, err := a.BotLogin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if strings.EqualFold(cmd.User, bot) || !IsCommand(cmd.Body) {
+		return nil, nil
+	}
+	owner, name, err := splitRepo(cmd.Repo)
+	if err != nil {
+		return nil, err
+	}
+	gh, err := a.Installation(cmd.InstallationID)
+	if err != nil {
+		return nil, err
+	}
+	c := commenter{gh: gh, owner: owner, name: name, cmd: cmd}
+	perm, _, err := gh.Repositories.GetPermissionLevel(ctx, owner, name, cmd.User)
+	if err != nil {
+		return nil, fmt.Errorf("githubapp: permission of %s on %s: %w", cmd.User, cmd.Repo, err)
+	}
+	if p := perm.GetPermission(); p != "admin" && p != "write" {
+		return nil, c.reply(ctx, fmt.Sprintf("`/flux-diff` needs write permission on %s; you have %s permission.", cmd.Repo, cmp.Or(p, "no")))
+	}
+	parsed, err := ParseCommand(cmd.Body)
+	switch {
+	case err != nil:
+		return nil, c.reply(ctx, fmt.Sprintf("I could not read that command: %s.\n\n%s", esc(err.Error()), CommandUsage))
+	case parsed.Help:
+		return nil, c.reply(ctx, CommandUsage)
+	}
+	pr, _, err := gh.PullRequests.Get(ctx, owner, name, cmd.PR)
+	if err != nil {
+		return nil, fmt.Errorf("githubapp: get %s#%d: %w", cmd.Repo, cmd.PR, err)
+	}
+	if pr.GetState() != "open" {
+		return nil, c.reply(ctx, "This pull request is closed, so there is nothing to diff.")
+	}
+	if _, _, err := gh.Reactions.CreateIssueCommentReaction(ctx, owner, name, cmd.CommentID, "eyes"); err != nil {
+		return nil, fmt.Errorf("githubapp: react to comment %d on %s#%d: %w", cmd.CommentID, cmd.Repo, cmd.PR, err)
+	}
+	return &DiffRequest{
+		DeliveryID:     cmd.DeliveryID,
+		InstallationID: cmd.InstallationID,
+		Repo:           cmd.Repo,
+		PR:             cmd.PR,
+		HeadSHA:        pr.GetHead().GetSHA(),
+		Trigger:        "issue_comment",
+		RequestedBy:    cmd.User,
+		Filter:         parsed.Filter,
+	}, nil
+}
+
+// commenter replies to one command.
+type commenter struct {
+	gh          *github.Client
+	owner, name string
+	cmd         CommentCommand
+}
+
+// reply comments msg on the command's pull request, addressed to its
+// author. A reply never starts with /flux-diff, so it is no command.
+func (c commenter) reply(ctx context.Context, msg string) error {
+	body := fmt.Sprintf("@%s %s", c.cmd.User, msg)
+	_, _, err := c.gh.Issues.CreateComment(ctx, c.owner, c.name, c.cmd.PR, &github.IssueComment{Body: &body})
+	if err != nil {
+		return fmt.Errorf("githubapp: reply on %s#%d: %w", c.cmd.Repo, c.cmd.PR, err)
 	}
 	return nil
 }
