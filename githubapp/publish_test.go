@@ -2,8 +2,8 @@ package githubapp
 
 import (
 	"context"
-	"fmt"
 	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
