@@ -19,9 +19,13 @@ func (h *webhookHandler) checkRun(ctx context.Context, d delivery) (outcome, err
 	}
 	run, action := ev.GetCheckRun(), ev.GetAction()
 	log := d.log.With("repo", ev.GetRepo().GetFullName(), "action", action)
+	var button string
+	if ra := ev.GetRequestedAction(); ra != nil {
+		button = ra.Identifier
+	}
 	switch {
-	case action == "requested_action" && ev.GetRequestedAction().Identifier != RerunActionID:
-		log.Debug("check run action ignored", "identifier", ev.GetRequestedAction().Identifier)
+	case action == "requested_action" && button != RerunActionID:
+		log.Debug("check run action ignored", "identifier", button)
 		return ignored, nil
 	case action != "rerequested" && action != "requested_action":
 		log.Debug("check run action ignored")

@@ -263,6 +263,7 @@ func TestWebhookCheckRerun(t *testing.T) {
 			want:  []DiffRequest{req(2, "check_run.requested_action", "d-1")}},
 		{name: "another button", event: "check_run", file: "check_run.requested_action.1",
 			edits: ours("requested_action", map[string]any{"requested_action.identifier": "lgtm|26764"})},
+		{name: "a requested_action without its action", event: "check_run", file: "check_run.created.1", edits: ours("requested_action", nil)},
 		{name: "another app's check run", event: "check_run", file: "check_run.created.1", edits: ours("rerequested", map[string]any{"check_run.app.id": 2})},
 		{name: "a check run without pull requests", event: "check_run", file: "check_run.created.1", edits: ours("rerequested", map[string]any{"check_run.pull_requests": []any{}})},
 		{name: "several pull requests get one diff each, other repositories' skipped", event: "check_run", file: "check_run.created.1",
