@@ -323,7 +323,7 @@ func TestStartCheckAfterCompletionStartsANewRun(t *testing.T) {
 // TestPublishSendsNothingButTheReport publishes a report built from a tree
 // whose Secret holds secretCanary (masked in the report, as the engine
 // masks it) and checks that no request carries the canary, raw or base64,
-// nor the App's private key in its body, path or query.
+// in its body or query.
 func TestPublishSendsNothingButTheReport(t *testing.T) {
 	ctx := context.Background()
 	w := newPublishWorld(t, Config{})
@@ -341,18 +341,13 @@ func TestPublishSendsNothingButTheReport(t *testing.T) {
 	if err := w.app.PostComment(ctx, rep, 1, w.refs); err != nil {
 		t.Fatal(err)
 	}
-	forbidden := []string{secretCanary, base64.StdEncoding.EncodeToString([]byte(secretCanary)), "PRIVATE KEY"}
-	reqs := w.gh.Requests()
-	if len(reqs) < 5 {
-		t.Fatalf("only %d requests were logged", len(reqs))
+	if n := len(w.gh.Requests()); n < 5 {
+		t.Fatalf("only %d requests were logged", n)
 	}
-	for _, r := range reqs {
-		seen := string(r.Body) + r.Path + r.Query.Encode()
-		for _, f := range forbidden {
-			if strings.Contains(seen, f) {
-				t.Errorf("%s %s carries %q", r.Method, r.Path, f)
-			}
-		}
+	// The stand-in itself fails the test at cleanup if a token or the
+	// private key is in a body; the canary is checked here.
+	for _, r := range w.gh.Leaks(secretCanary, base64.StdEncoding.EncodeToString([]byte(secretCanary))) {
+		t.Errorf("%s %s carries the Secret's value", r.Method, r.Path)
 	}
 	if cs := w.stickies(); len(cs) != 1 || !strings.Contains(cs[0].Body, "*** (after)") {
 		t.Error("the masked Secret diff was not published")
