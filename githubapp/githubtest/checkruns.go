@@ -122,6 +122,12 @@ func (s *Server) apply(c *call, cr *CheckRun, in *checkRunInput) *response {
 	if in.Conclusion != nil {
 		cr.Conclusion, cr.Status = *in.Conclusion, "completed"
 	}
+	if in.StartedAt != nil {
+		cr.StartedAt = *in.StartedAt
+	}
+	if in.CompletedAt != nil {
+		cr.CompletedAt = *in.CompletedAt
+	}
 	if cr.Status == "completed" && cr.Conclusion == "" {
 		return bad("a completed check run needs a conclusion")
 	}

@@ -1,6 +1,7 @@
 package githubtest
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -154,4 +155,29 @@ func (s *Server) CountRequests(method, template string) int {
 		}
 	}
 	return n
+}
+
+// Leaks returns the requests whose body or query contains one of secrets
+// (the Authorization header, where tokens belong, is not searched).
+func (s *Server) Leaks(secrets ...string) []Request {
+	var out []Request
+	for _, r := range s.Requests() {
+		for _, sec := range secrets {
+			if sec != "" && (bytes.Contains(r.Body, []byte(sec)) || strings.Contains(r.Query.Encode(), url.QueryEscape(sec))) {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// checkLeaks fails the test when an installation token or the App's
+// private key went into a request body or query (say, a comment).
+func (s *Server) checkLeaks() {
+	key := strings.Split(strings.TrimSpace(string(s.PrivateKeyPEM())), "\n")
+	secrets := append(s.Tokens(), key[1]) // the key's first base64 line
+	for _, r := range s.Leaks(secrets...) {
+		s.errorf("githubtest: %s %s carries a secret (installation token or private key) in its body or query", r.Method, r.Path)
+	}
 }

@@ -35,7 +35,9 @@ type PullRequest struct {
 	// before that, as GitHub does while its background job runs.
 	Mergeable          *bool
 	MergeableNullTimes int
-	// Files are the changed files, in order.
+	// Files are the changed files, in order. When nil and both BaseSHA
+	// and HeadSHA were added with AddCommit, they are the difference of
+	// the two trees (added, removed, modified; no renames).
 	Files []File
 }
 
@@ -88,6 +90,10 @@ func (s *Server) AddPullRequest(repo string, pr PullRequest) PullRequest {
 	}
 	if pr.BaseSHA == "" {
 		pr.BaseSHA = r.branches[pr.BaseRef]
+	}
+	head := s.repo(pr.HeadRepo)
+	if pr.Files == nil && head != nil && r.commits[pr.BaseSHA] != nil && head.commits[pr.HeadSHA] != nil {
+		pr.Files = treeDiff(r.commits[pr.BaseSHA], head.commits[pr.HeadSHA])
 	}
 	r.pulls[pr.Number] = &pullState{PullRequest: pr, id: s.st.id(), created: time.Now(), nullsLeft: pr.MergeableNullTimes}
 	return pr

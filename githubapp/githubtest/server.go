@@ -108,6 +108,7 @@ func New(t testing.TB, opts Options) *Server {
 	s.tb.Store(&t)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	t.Cleanup(s.srv.Close)
+	t.Cleanup(s.checkLeaks)
 	return s
 }
 

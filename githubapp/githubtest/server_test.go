@@ -23,8 +23,19 @@ import (
 // test can assert that the stand-in fails the test it serves.
 type recorder struct {
 	testing.TB
-	mu     sync.Mutex
-	errors []string
+	mu       sync.Mutex
+	errors   []string
+	cleanups []func()
+}
+
+// Cleanup holds f until cleanup is called, so a test can observe what the
+// stand-in reports at cleanup.
+func (r *recorder) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
+
+func (r *recorder) cleanup() {
+	for i := len(r.cleanups) - 1; i >= 0; i-- {
+		r.cleanups[i]()
+	}
 }
 
 func (r *recorder) Helper() {}

@@ -41,6 +41,7 @@ type state struct {
 	comments      map[int64]*Comment
 	checkRuns     map[int64]*CheckRun
 	grants        map[string]codeloadGrant
+	reviews       []*Review
 }
 
 type repoState struct {
@@ -48,6 +49,7 @@ type repoState struct {
 	commits  map[string]map[string][]byte // SHA → path → content
 	order    []string                     // commit SHAs in the order added
 	branches map[string]string            // branch → SHA
+	parents  map[string][]string          // SHA → parent SHAs
 	pulls    map[int]*pullState
 	perms    map[string]string // login → role
 }

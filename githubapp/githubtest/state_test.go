@@ -142,3 +142,78 @@ func TestInstallationTokenSeesOnlyItsRepositories(t *testing.T) {
 		}
 	}
 }
+
+func TestFilesCommitsContentsAndReviews(t *testing.T) {
+	ctx := context.Background()
+	gh := githubtest.New(t, githubtest.Options{})
+	gh.AddRepo(githubtest.Repo{Owner: "acme", Name: "fleet"})
+	base := gh.AddCommit("acme/fleet", "", map[string][]byte{"a.yaml": []byte("a\n"), "gone.yaml": []byte("g\n"), "d/x.yaml": []byte("x\n")})
+	head := gh.AddCommit("acme/fleet", "", map[string][]byte{"a.yaml": []byte("a\nb\n"), "new.yaml": []byte("n"), "d/x.yaml": []byte("x\n")})
+	merge := gh.AddCommit("acme/fleet", "", map[string][]byte{"a.yaml": []byte("a\nb\n"), "new.yaml": []byte("n"), "d/x.yaml": []byte("x\n")})
+	gh.SetParents("acme/fleet", merge, base, head)
+	gh.AddPullRequest("acme/fleet", githubtest.PullRequest{Number: 3, HeadSHA: head, MergeCommitSHA: merge, Mergeable: githubtest.Bool(true)})
+	_, c := clients(t, gh)
+
+	fs, _, err := c.PullRequests.ListFiles(ctx, "acme", "fleet", 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range fs {
+		got = append(got, fmt.Sprintf("%s %s +%d -%d", f.GetStatus(), f.GetFilename(), f.GetAdditions(), f.GetDeletions()))
+	}
+	want := []string{"modified a.yaml +2 -1", "removed gone.yaml +0 -1", "added new.yaml +1 -0"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("derived files (-want +got):\n%s", d)
+	}
+	commit, _, err := c.Repositories.GetCommit(ctx, "acme", "fleet", merge, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(commit.Parents) != 2 || commit.Parents[0].GetSHA() != base || commit.Parents[1].GetSHA() != head {
+		t.Errorf("merge commit parents = %v", commit.Parents)
+	}
+	file, dir, _, err := c.Repositories.GetContents(ctx, "acme", "fleet", "a.yaml", &github.RepositoryContentGetOptions{Ref: head})
+	if err != nil || dir != nil {
+		t.Fatal(err)
+	}
+	if s, _ := file.GetContent(); s != "a\nb\n" {
+		t.Errorf("a.yaml at head = %q", s)
+	}
+	if _, dir, _, err = c.Repositories.GetContents(ctx, "acme", "fleet", "d", nil); err != nil || len(dir) != 1 || dir[0].GetName() != "x.yaml" {
+		t.Errorf("listing of d = %v, %v", dir, err)
+	}
+	if _, _, err := c.PullRequests.CreateReview(ctx, "acme", "fleet", 3, &github.PullRequestReviewRequest{Event: github.String("COMMENT"), Body: github.String("diff ready")}); err != nil {
+		t.Fatal(err)
+	}
+	rvs, _, err := c.PullRequests.ListReviews(ctx, "acme", "fleet", 3, nil)
+	if err != nil || len(rvs) != 1 || rvs[0].GetState() != "COMMENTED" || rvs[0].GetUser().GetLogin() != gh.BotLogin() || rvs[0].GetCommitID() != head {
+		t.Errorf("reviews = %v, %v", rvs, err)
+	}
+}
+
+func TestTokenInACommentFailsTheTestAtCleanup(t *testing.T) {
+	ctx := context.Background()
+	rec := &recorder{TB: t}
+	gh := githubtest.New(rec, githubtest.Options{})
+	gh.AddRepo(githubtest.Repo{Owner: "acme", Name: "fleet"})
+	gh.AddPullRequest("acme/fleet", githubtest.PullRequest{Number: 7, HeadSHA: githubtest.SHA("h")})
+	_, c := clients(t, gh)
+	if _, _, err := c.PullRequests.Get(ctx, "acme", "fleet", 7); err != nil {
+		t.Fatal(err)
+	}
+	tok := gh.Tokens()[0]
+	if n := len(gh.Leaks(tok)); n != 0 {
+		t.Fatalf("%d leaks before any comment", n)
+	}
+	if _, _, err := c.Issues.CreateComment(ctx, "acme", "fleet", 7, &github.IssueComment{Body: github.String("token: " + tok)}); err != nil {
+		t.Fatal(err)
+	}
+	if leaks := gh.Leaks(tok); len(leaks) != 1 || leaks[0].Template != "/repos/{owner}/{repo}/issues/{issue_number}/comments" {
+		t.Errorf("Leaks = %+v, want the comment POST", leaks)
+	}
+	rec.cleanup()
+	if f := rec.failures(); len(f) != 1 || !strings.Contains(f[0], "carries a secret") {
+		t.Errorf("failures at cleanup = %q, want one about a secret", f)
+	}
+}
