@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/go-github/v55/github"
 
 	"github.com/fluxdiff/fluxdiff/githubapp/githubtest"
@@ -317,21 +318,13 @@ func TestSourceCacheErrors(t *testing.T) {
 		}
 		return cache, dir
 	}
-	noSecrets := func(t *testing.T, err error, more ...string) {
-		t.Helper()
-		for _, s := range append(gh.Tokens(), more...) {
-			if s != "" && strings.Contains(err.Error(), s) {
-				t.Errorf("error %q holds the secret %q", err, s)
-			}
-		}
-	}
 	t.Run("an unknown commit is GitHub's 404", func(t *testing.T) {
 		cache, _ := newCache(Limits{})
 		_, err := cache.Tree(ctx, hc, c, "acme/fleet", strings.Repeat("f", 40))
 		if err == nil || !strings.Contains(err.Error(), "404") {
 			t.Fatalf("error %v; want GitHub's 404", err)
 		}
-		noSecrets(t, err)
+		noSecrets(t, gh, err)
 	})
 	t.Run("a malformed commit or repository asks nothing of GitHub", func(t *testing.T) {
 		cache, _ := newCache(Limits{})
@@ -357,23 +350,92 @@ func TestSourceCacheErrors(t *testing.T) {
 			}
 		}
 	})
-	t.Run("a failed download names no download token", func(t *testing.T) {
-		cache, _ := newCache(Limits{})
-		ghc, g := gate(hc)
-		g.fail = fmt.Errorf("connection reset by peer")
-		close(g.open)
-		_, err := cache.Tree(ctx, ghc, c, "acme/fleet", sha)
-		if err == nil || !strings.Contains(err.Error(), "connection reset by peer") {
-			t.Fatalf("error %v; want the download's failure", err)
+}
+
+func TestSourceCacheDownloadErrorsNameNoToken(t *testing.T) {
+	gh, c, hc := prStandIn(t)
+	sha := gh.AddCommit("acme/fleet", "", map[string][]byte{"a.yaml": []byte("a: 1\n")})
+	ctx := context.Background()
+	cache, err := NewSourceCache(t.TempDir(), 0, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghc, g := gate(hc)
+	g.fail = fmt.Errorf("connection reset by peer")
+	close(g.open)
+	_, err = cache.Tree(ctx, ghc, c, "acme/fleet", sha)
+	if err == nil || !strings.Contains(err.Error(), "connection reset by peer") {
+		t.Fatalf("error %v; want the download's failure", err)
+	}
+	if len(g.urls) != 1 || !strings.Contains(g.urls[0], "token=") {
+		t.Fatalf("downloads %q; want one address with a token", g.urls)
+	}
+	token := g.urls[0][strings.Index(g.urls[0], "token=")+len("token="):]
+	noSecrets(t, gh, err, token, "token=")
+	// Nothing was cached: the next call downloads.
+	if _, err := cache.Tree(ctx, hc, c, "acme/fleet", sha); err != nil {
+		t.Errorf("Tree after the failure: %v", err)
+	}
+}
+
+// noSecrets fails t when err's text holds an installation token of gh or
+// one of more.
+func noSecrets(t *testing.T, gh *githubtest.Server, err error, more ...string) {
+	t.Helper()
+	for _, s := range append(gh.Tokens(), more...) {
+		if s != "" && strings.Contains(err.Error(), s) {
+			t.Errorf("error %q holds the secret %q", err, s)
 		}
-		if len(g.urls) != 1 || !strings.Contains(g.urls[0], "token=") {
-			t.Fatalf("downloads %q; want one address with a token", g.urls)
-		}
-		token := g.urls[0][strings.Index(g.urls[0], "token=")+len("token="):]
-		noSecrets(t, err, token, "token=")
-		// Nothing was cached: the next call downloads.
-		if _, err := cache.Tree(ctx, hc, c, "acme/fleet", sha); err != nil {
-			t.Errorf("Tree after the failure: %v", err)
-		}
+	}
+}
+
+// TestPullRequestMergeTree takes the pipeline's first two steps: the facts
+// of a pull request, then the source tree of its test-merge commit, which
+// holds both the base's newer change and the pull request's.
+func TestPullRequestMergeTree(t *testing.T) {
+	gh, c, hc := prStandIn(t)
+	ctx := context.Background()
+	base := gh.AddCommit("acme/fleet", "", map[string][]byte{
+		"apps/a.yaml": []byte("a: 1\n"), "apps/b.yaml": []byte("b: 1\n"), "apps/gone.yaml": []byte("x: 1\n"),
 	})
+	head := gh.AddCommit("acme/fleet", "", map[string][]byte{
+		"apps/a.yaml": []byte("a: 2\n"), "apps/b.yaml": []byte("b: 1\n"), "apps/new.yaml": []byte("n: 1\n"),
+	})
+	merge := gh.AddCommit("acme/fleet", "", map[string][]byte{
+		"apps/a.yaml": []byte("a: 2\n"), "apps/b.yaml": []byte("b: 3\n"), "apps/new.yaml": []byte("n: 1\n"),
+	})
+	gh.AddPullRequest("acme/fleet", githubtest.PullRequest{
+		Number: 12, BaseSHA: base, HeadSHA: head, MergeCommitSHA: merge, Mergeable: githubtest.Bool(true),
+	})
+	pr, err := FetchPullRequest(ctx, c, "acme/fleet", 12, FetchOptions{HeadSHA: head})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFiles := []FileChange{
+		{Path: "apps/a.yaml", Status: FileModified},
+		{Path: "apps/gone.yaml", Status: FileRemoved},
+		{Path: "apps/new.yaml", Status: FileAdded},
+	}
+	if d := cmp.Diff(wantFiles, pr.Files, cmpopts.SortSlices(func(a, b FileChange) bool { return a.Path < b.Path })); d != "" {
+		t.Errorf("files (-want +got):\n%s", d)
+	}
+	tree, err := NewSourceCache(t.TempDir(), 0, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, err := tree.Tree(ctx, hc, c, pr.Repo, pr.MergeSHA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mt.Release()
+	got := map[string]string{}
+	for p, f := range readTree(t, mt.Dir) {
+		if f.Mode.IsRegular() {
+			got[p] = f.Body
+		}
+	}
+	want := map[string]string{"apps/a.yaml": "a: 2\n", "apps/b.yaml": "b: 3\n", "apps/new.yaml": "n: 1\n"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("merge tree (-want +got):\n%s", d)
+	}
 }
