@@ -37,9 +37,11 @@ func (a *App) Publish(ctx context.Context, rep *diff.Report, reportID int64, ref
 		return err
 	}
 	mode := a.cfg.CommentModeFor(rep.PullRequest.Repo)
-	checkErr := a.completeCheck(ctx, gh, rep, reportID, refs, mode == CommentAuto)
+	// The comment first: once the check run is completed, what it refers
+	// to ("the rest is in the comment") is there.
 	commentErr := a.syncComment(ctx, gh, rep, reportID, refs, mode)
-	return errors.Join(checkErr, commentErr)
+	checkErr := a.completeCheck(ctx, gh, rep, reportID, refs, mode == CommentAuto)
+	return errors.Join(commentErr, checkErr)
 }
 
 // PostComment writes the sticky comment of rep like Publish, but in

@@ -176,14 +176,26 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 	})
 
 	t.Run("a check run re-run request diffs again", func(t *testing.T) {
-		before := len(mustReports(t, w, 2))
 		head := w.lastReport(t, 2).PullRequest.HeadSHA
+		// A re-run asked while the same SHA's diff still runs adds nothing
+		// (that diff publishes): wait for the comment's run to finish.
+		waitFor(t, "the /flux-diff run to complete", func() bool {
+			for _, cr := range w.gh.CheckRuns(fleetRepo) {
+				if cr.HeadSHA == head && cr.Status != "completed" {
+					return false
+				}
+			}
+			return true
+		})
+		before := len(mustReports(t, w, 2))
 		p := w.payload(t, "check_run.rerequested.1.json", 2, head)
 		cr := p["check_run"].(map[string]any)
 		cr["head_sha"], cr["name"] = head, "fluxdiff"
 		cr["app"].(map[string]any)["id"] = w.gh.AppID()
 		cr["pull_requests"] = []any{map[string]any{"number": 2, "head": map[string]any{"sha": head}}}
-		w.send(t, "check_run", p, webhookSecret)
+		if code := w.send(t, "check_run", p, webhookSecret); code != http.StatusAccepted {
+			t.Fatalf("re-run delivery answered %d, want 202", code)
+		}
 		waitFor(t, "a new report after the re-run", func() bool { return len(mustReports(t, w, 2)) > before })
 	})
 
@@ -191,7 +203,7 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 		const fileCanary, clusterCanary = "canary-in-pr-file-7f3a", "canary-in-cluster-9c1e"
 		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cluster-secrets", Namespace: "flux-system"},
 			StringData: map[string]string{"DB_PASSWORD": clusterCanary}}
-		if err := w.envs["staging"].Client.Create(t.Context(), sec); err != nil {
+		if err := w.Envs["staging"].Client.Create(t.Context(), sec); err != nil {
 			t.Fatal(err)
 		}
 		head := w.open(t, servertest.PR{Number: 7, Title: "Secrets", Changes: secretChanges(t, w, fileCanary)})
@@ -211,9 +223,7 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 	})
 
 	t.Run("with one cluster down its rows say so and the other cluster's diff is still published", func(t *testing.T) {
-		if err := w.envs["production"].Stop(); err != nil {
-			t.Fatal(err)
-		}
+		w.down["production"].Store(true)
 		head := w.open(t, servertest.PR{Number: 1, Changes: map[string][]byte{
 			podinfo: replaceIn(t, w.Base, podinfo, "tag: 7.0.6", "tag: 7.2.6"),
 		}})

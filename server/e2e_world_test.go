@@ -3,14 +3,20 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
 
 	"github.com/fluxdiff/fluxdiff/diff"
 	"github.com/fluxdiff/fluxdiff/githubapp"
@@ -37,6 +43,21 @@ type world struct {
 	st       *store.Store
 	ts       *httptest.Server
 	delivery atomic.Int64
+	// down cuts fluxdiff off from a cluster, as a network partition would.
+	down map[string]*atomic.Bool
+}
+
+// partition fails every request while down is set.
+type partition struct {
+	rt   http.RoundTripper
+	down *atomic.Bool
+}
+
+func (p partition) RoundTrip(r *http.Request) (*http.Response, error) {
+	if p.down.Load() {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused (the test cut the cluster off)")}
+	}
+	return p.rt.RoundTrip(r)
 }
 
 func newWorld(t *testing.T) *world {
@@ -44,12 +65,20 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		kubetest.Unavailable(t, err)
 	}
-	w := &world{Fleet: f, gh: f.GitHub}
+	w := &world{Fleet: f, gh: f.GitHub, down: map[string]*atomic.Bool{}}
 	var clusters []*kube.Cluster
 	for _, name := range f.Names {
-		clusters = append(clusters, kube.NewCluster(name, f.Envs[name].Config, 1000, 2000))
+		cfg := rest.CopyConfig(f.Envs[name].Config)
+		down := &atomic.Bool{}
+		w.down[name] = down
+		cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return partition{rt: rt, down: down} }
+		clusters = append(clusters, kube.NewCluster(name, cfg, 1000, 2000))
 	}
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	level := slog.LevelWarn
+	if os.Getenv("FLUXDIFF_E2E_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: level}))
 	watcher := kube.NewWatcher(kube.NewIndex(), clusters)
 	watcher.Start(t.Context())
 	wctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 )
 
 // Payload loads a real webhook payload (testdata/github/webhooks/FILE) and
@@ -21,6 +22,9 @@ func (f *Fleet) Payload(file string, number int, head string) (map[string]any, e
 	if err != nil {
 		return nil, err
 	}
+	// Some of the recorded examples write times as "2018-04-25 20:42:10";
+	// GitHub sends ISO 8601 (RFC 3339) today, as go-github expects.
+	b = oldTimestamp.ReplaceAll(b, []byte(`"${1}T${2}Z"`))
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
@@ -40,6 +44,8 @@ func (f *Fleet) Payload(file string, number int, head string) (map[string]any, e
 	}
 	return m, nil
 }
+
+var oldTimestamp = regexp.MustCompile(`"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})"`)
 
 func pointAt(repo any) {
 	r, ok := repo.(map[string]any)
