@@ -16,13 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// Annotation and label keys kustomize-controller honours.
-var (
-	keyReconcile = kustomizev1.GroupVersion.Group + "/reconcile"
-	keySSA       = kustomizev1.GroupVersion.Group + "/ssa"
-	keyForce     = kustomizev1.GroupVersion.Group + "/force"
-)
-
 // diffOptions mirrors kustomize-controller's apply options.
 func diffOptions(ks *kustomizev1.Kustomization) ssa.DiffOptions {
 	opts := ssa.DiffOptions{
@@ -48,7 +41,7 @@ func diffOptions(ks *kustomizev1.Kustomization) ssa.DiffOptions {
 // not validated rather than failed.
 func (r *run) dryRunAll(ctx context.Context, ks *kustomizev1.Kustomization, items []item) ([]Change, error) {
 	opts := diffOptions(ks)
-	rm := ssa.NewResourceManager(r.d.Client, nil, ssa.Owner{Field: FieldManager, Group: kustomizev1.GroupVersion.Group})
+	rm := ssa.NewResourceManager(r.d.Client, nil, owner())
 	changes := make([]Change, len(items))
 	var first, rest []int
 	for i, it := range items {
