@@ -28,7 +28,12 @@ var pruneExclusions = map[string]string{
 // when spec.prune is true. Like kustomize-controller, it leaves alone objects
 // marked prune: disabled or reconcile: disabled, and objects that do not
 // carry this Kustomization's owner labels.
-func (d *Differ) deletions(ctx context.Context, ks *kustomizev1.Kustomization, items []item) ([]Change, error) {
+//
+// The controller prunes only after the whole apply succeeded: a failing
+// object stops the reconcile before garbage collection (and the inventory
+// is not updated). So when any of applied failed, every deletion carries
+// pruneBlocked as its reason.
+func (d *Differ) deletions(ctx context.Context, ks *kustomizev1.Kustomization, items []item, applied []Change) ([]Change, error) {
 	if !ks.Spec.Prune || ks.Status.Inventory == nil {
 		return nil, nil
 	}
@@ -52,7 +57,35 @@ func (d *Differ) deletions(ctx context.Context, ks *kustomizev1.Kustomization, i
 			out = append(out, c)
 		}
 	}
+	if n := countFailed(applied); n > 0 {
+		for i := range out {
+			if out[i].Action == ActionDeleted {
+				out[i].Reason = pruneBlocked(n)
+			}
+		}
+	}
 	return out, nil
+}
+
+// pruneBlocked explains a deletion that waits for a failing apply of n
+// objects.
+func pruneBlocked(n int) string {
+	fail := "objects fail"
+	if n == 1 {
+		fail = "object fails"
+	}
+	return fmt.Sprintf("would be deleted after a successful apply; Flux prunes only once every object applies, and %d %s here", n, fail)
+}
+
+// countFailed counts the failed changes.
+func countFailed(changes []Change) int {
+	n := 0
+	for _, c := range changes {
+		if c.Action == ActionFailed {
+			n++
+		}
+	}
+	return n
 }
 
 // deletion describes the pruning of one inventory entry; ok is false when
