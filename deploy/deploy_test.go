@@ -60,9 +60,10 @@ func TestManifestsAreAcceptedByTheAPIServer(t *testing.T) {
 	}
 }
 
-// TestFluxdiffIdentityCanOnlyDryRun installs the RBAC and admission policy
-// and acts as fluxdiff's service account.
-func TestFluxdiffIdentityCanOnlyDryRun(t *testing.T) {
+// fluxdiffClient installs the RBAC and admission policy and returns a client
+// acting as fluxdiff's service account, once the policy is in force.
+func fluxdiffClient(t *testing.T) client.Client {
+	t.Helper()
 	env := kubetest.Shared(t)
 	ctx := context.Background()
 	for _, obj := range build(t) {
@@ -82,7 +83,6 @@ func TestFluxdiffIdentityCanOnlyDryRun(t *testing.T) {
 	cm := func(name string) *corev1.ConfigMap {
 		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}, Data: map[string]string{"a": "b"}}
 	}
-
 	// The policy takes effect once the API server has compiled it.
 	deadline := time.Now().Add(20 * time.Second)
 	var lastErr error
@@ -97,10 +97,17 @@ func TestFluxdiffIdentityCanOnlyDryRun(t *testing.T) {
 	if lastErr == nil || !strings.Contains(lastErr.Error(), "fluxdiff may only send dry-run requests") {
 		t.Fatalf("a real create by fluxdiff: %v, want the policy's denial", lastErr)
 	}
+	return sa
+}
+
+// TestFluxdiffIdentityCanOnlyDryRun acts as fluxdiff's service account.
+func TestFluxdiffIdentityCanOnlyDryRun(t *testing.T) {
+	ctx := context.Background()
+	sa := fluxdiffClient(t)
 	if err := sa.Patch(ctx, applyConfigMap("dry"), client.Apply, client.DryRunAll, client.FieldOwner("kustomize-controller")); err != nil {
 		t.Errorf("a dry-run apply by fluxdiff was refused: %v", err)
 	}
-	err = sa.Patch(ctx, applyConfigMap("real"), client.Apply, client.FieldOwner("kustomize-controller"))
+	err := sa.Patch(ctx, applyConfigMap("real"), client.Apply, client.FieldOwner("kustomize-controller"))
 	if err == nil || !strings.Contains(err.Error(), "fluxdiff may only send dry-run requests") {
 		t.Errorf("a real apply by fluxdiff: %v, want the policy's denial", err)
 	}
@@ -120,4 +127,51 @@ func applyConfigMap(name string) *unstructured.Unstructured {
 	u.SetNamespace("default")
 	u.SetName(name)
 	return u
+}
+
+// TestFluxdiffCanDryRunRBAC: Flux applies Roles and ClusterRoles that grant
+// far more than fluxdiff holds (an operator's install, cluster-admin
+// bindings). The API server's RBAC escalation check refuses even a dry-run
+// of such a role ("attempting to grant RBAC permissions not currently held")
+// unless the requester may escalate, and a binding to it unless it may bind;
+// the admission policy still denies the real write.
+func TestFluxdiffCanDryRunRBAC(t *testing.T) {
+	ctx := context.Background()
+	sa := fluxdiffClient(t)
+	role := func(name string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"rules": []any{map[string]any{"apiGroups": []any{"*"}, "resources": []any{"*"}, "verbs": []any{"*"}}},
+		}}
+		u.SetAPIVersion("rbac.authorization.k8s.io/v1")
+		u.SetKind("ClusterRole")
+		u.SetName(name)
+		return u
+	}
+	binding := &unstructured.Unstructured{Object: map[string]any{
+		"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+		"subjects": []any{map[string]any{"kind": "ServiceAccount", "name": "operator", "namespace": "default"}},
+	}}
+	binding.SetAPIVersion("rbac.authorization.k8s.io/v1")
+	binding.SetKind("ClusterRoleBinding")
+	binding.SetName("operator-admin")
+
+	// RBAC changes reach the authorizer through an informer: wait for them.
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if err = sa.Patch(ctx, role("operator"), client.Apply, client.DryRunAll, client.FieldOwner("kustomize-controller")); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("a dry-run of a ClusterRole granting everything was refused: %v", err)
+	}
+	if err := sa.Patch(ctx, binding.DeepCopy(), client.Apply, client.DryRunAll, client.FieldOwner("kustomize-controller")); err != nil {
+		t.Errorf("a dry-run of a binding to cluster-admin was refused: %v", err)
+	}
+	for _, obj := range []*unstructured.Unstructured{role("operator-real"), binding.DeepCopy()} {
+		err := sa.Patch(ctx, obj, client.Apply, client.FieldOwner("kustomize-controller"))
+		if err == nil || !strings.Contains(err.Error(), "fluxdiff may only send dry-run requests") {
+			t.Errorf("a real apply of %s by fluxdiff: %v, want the policy's denial", obj.GetKind(), err)
+		}
+	}
 }

@@ -166,7 +166,7 @@ func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, ch
 	changes, err := r.dryRunAll(ctx, ks, items)
 	if err == nil {
 		var deleted []Change
-		deleted, err = r.d.deletions(ctx, ks, items)
+		deleted, err = r.d.deletions(ctx, ks, items, changes)
 		changes = append(changes, deleted...)
 	}
 	if err != nil {
@@ -226,7 +226,7 @@ func (r *run) prepare(ctx context.Context, ks *kustomizev1.Kustomization) ([]ite
 
 // ownerLabels sets the labels kustomize-controller marks its objects with.
 func ownerLabels(objs []*unstructured.Unstructured, ks *kustomizev1.Kustomization) {
-	rm := ssa.NewResourceManager(nil, nil, ssa.Owner{Field: FieldManager, Group: kustomizev1.GroupVersion.Group})
+	rm := ssa.NewResourceManager(nil, nil, owner())
 	rm.SetOwnerLabels(objs, ks.Name, ks.Namespace)
 }
 

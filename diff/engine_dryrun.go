@@ -13,14 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-)
-
-// Annotation and label keys kustomize-controller honours.
-var (
-	keyReconcile = kustomizev1.GroupVersion.Group + "/reconcile"
-	keySSA       = kustomizev1.GroupVersion.Group + "/ssa"
-	keyForce     = kustomizev1.GroupVersion.Group + "/force"
 )
 
 // diffOptions mirrors kustomize-controller's apply options.
@@ -47,8 +39,8 @@ func diffOptions(ks *kustomizev1.Kustomization) ssa.DiffOptions {
 // build (or an enclosing one) creates or changes are recognised and shown as
 // not validated rather than failed.
 func (r *run) dryRunAll(ctx context.Context, ks *kustomizev1.Kustomization, items []item) ([]Change, error) {
+	r.dropClusterNamespaces(items)
 	opts := diffOptions(ks)
-	rm := ssa.NewResourceManager(r.d.Client, nil, ssa.Owner{Field: FieldManager, Group: kustomizev1.GroupVersion.Group})
 	changes := make([]Change, len(items))
 	var first, rest []int
 	for i, it := range items {
@@ -64,7 +56,7 @@ func (r *run) dryRunAll(ctx context.Context, ks *kustomizev1.Kustomization, item
 			if decrypts && items[i].sops {
 				changes[i] = r.d.diffSOPS(ctx, items[i].obj, opts)
 			} else {
-				changes[i] = r.diffObject(ctx, rm, items[i], opts)
+				changes[i] = r.diffObject(ctx, items[i], opts)
 			}
 			changes[i] = r.secrets.scrubChange(changes[i])
 		})
@@ -109,10 +101,15 @@ func (d *Differ) forEach(ctx context.Context, idx []int, fn func(i int)) error {
 type pending struct {
 	namespaces map[string]bool
 	kinds      map[schema.GroupKind]bool
+	// namespaced holds the scope of the kinds in kinds, crds their new
+	// definitions.
+	namespaced map[schema.GroupKind]bool
+	crds       map[schema.GroupKind]*unstructured.Unstructured
 }
 
 func newPending() *pending {
-	return &pending{namespaces: map[string]bool{}, kinds: map[schema.GroupKind]bool{}}
+	return &pending{namespaces: map[string]bool{}, kinds: map[schema.GroupKind]bool{},
+		namespaced: map[schema.GroupKind]bool{}, crds: map[schema.GroupKind]*unstructured.Unstructured{}}
 }
 
 // note records a Namespace created, or a CRD created or changed (a new
@@ -122,10 +119,24 @@ func (p *pending) note(o *unstructured.Unstructured, a Action) {
 	case ssautils.IsNamespace(o) && a == ActionCreated:
 		p.namespaces[o.GetName()] = true
 	case ssautils.IsCRD(o) && (a == ActionCreated || a == ActionConfigured):
-		group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
-		kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
-		p.kinds[schema.GroupKind{Group: group, Kind: kind}] = true
+		gk, namespaced, _ := crdScope(o)
+		p.kinds[gk] = true
+		p.namespaced[gk] = namespaced
+		p.crds[gk] = o
 	}
+}
+
+// definition returns the new CustomResourceDefinition of kind gk when a
+// build so far creates or changes it, else nil.
+func (p *pending) definition(gk schema.GroupKind) *unstructured.Unstructured {
+	return p.crds[gk]
+}
+
+// scope says whether kind gk, defined by a CRD that a build so far creates
+// or changes, is namespaced; known is false for other kinds.
+func (p *pending) scope(gk schema.GroupKind) (namespaced, known bool) {
+	namespaced, known = p.namespaced[gk]
+	return namespaced, known
 }
 
 // covers says why obj cannot be validated yet, or "" when it can.
@@ -137,67 +148,6 @@ func (p *pending) covers(obj *unstructured.Unstructured) string {
 		return "its Namespace " + ns + " is created by the same change"
 	}
 	return ""
-}
-
-// diffObject dry-runs one object and describes the outcome. A panic in the
-// libraries underneath becomes a failed change, never a crash.
-func (r *run) diffObject(ctx context.Context, rm *ssa.ResourceManager, it item, opts ssa.DiffOptions) (c Change) {
-	obj := it.obj
-	defer func() {
-		if p := recover(); p != nil {
-			c = changeFor(obj, ActionFailed)
-			c.Reason = fmt.Sprintf("internal error while diffing: %v", p)
-		}
-	}()
-	entry, live, merged, err := rm.Diff(ctx, obj.DeepCopy(), opts)
-	if err != nil {
-		if why := r.pending.covers(obj); why != "" {
-			c := withDiff(changeFor(obj, ActionCreated), nil, obj, it.paths)
-			c.NotValidated, c.Reason = true, "not validated by the API server: "+why
-			return c
-		}
-		c := changeFor(obj, ActionFailed)
-		c.Reason = dryRunReason(err)
-		return c
-	}
-	switch entry.Action {
-	case ssa.CreatedAction:
-		return r.created(ctx, rm, it, opts)
-	case ssa.ConfiguredAction:
-		return withDiff(changeFor(obj, ActionConfigured), live, merged, it.paths)
-	case ssa.SkippedAction:
-		c := changeFor(obj, ActionSkipped)
-		c.Reason = skipReason(obj)
-		return c
-	default:
-		return changeFor(obj, ActionUnchanged)
-	}
-}
-
-// created handles ssa's "created". With force, ssa also answers "created"
-// for an object whose dry-run failed for any Invalid reason, so the answer
-// is checked: an existing object is re-created by Flux (its immutable fields
-// change), and a new one is dry-run again without force to validate it.
-func (r *run) created(ctx context.Context, rm *ssa.ResourceManager, it item, opts ssa.DiffOptions) Change {
-	obj := it.obj
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(obj.GroupVersionKind())
-	err := r.d.Client.Get(ctx, client.ObjectKeyFromObject(obj), live)
-	switch {
-	case err == nil:
-		c := withDiff(changeFor(obj, ActionConfigured), live, obj, it.paths)
-		c.Reason = "Flux deletes and re-creates the object (force), as fields that cannot change do; if the new object is invalid, it stays deleted"
-		return c
-	case (opts.Force || len(opts.ForceSelector) > 0) && apierrors.IsNotFound(err):
-		strict := opts
-		strict.Force, strict.ForceSelector = false, nil
-		if _, _, _, err := rm.Diff(ctx, obj.DeepCopy(), strict); err != nil {
-			c := changeFor(obj, ActionFailed)
-			c.Reason = dryRunReason(err)
-			return c
-		}
-	}
-	return withDiff(changeFor(obj, ActionCreated), nil, obj, it.paths)
 }
 
 // withDiff fills c.Diff from live → merged, masking Secret values and the

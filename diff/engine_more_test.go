@@ -108,7 +108,7 @@ data: {v: source}
 			t.Errorf("%s: reason %q lacks %q", name, got, want)
 		}
 	}
-	if got := change(t, k, "Deployment", "forced"); !strings.Contains(got.Reason, "re-creates") {
+	if got := change(t, k, "Deployment", "forced"); !strings.Contains(got.Reason, "deleted and re-created") {
 		t.Errorf("forced: reason %q", got.Reason)
 	} else {
 		wantDiffLines(t, got, "-      app: old", "+      app: new")

@@ -6,27 +6,34 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/ssa"
 	ssautils "github.com/fluxcd/pkg/ssa/utils"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-var keyPrune = kustomizev1.GroupVersion.Group + "/prune"
-
-// pruneExclusions are kustomize-controller's exclusions when it prunes.
+// pruneExclusions are kustomize-controller's DeleteOptions.Exclusions when it
+// prunes (KustomizationReconciler.prune): prune: disabled and reconcile:
+// disabled. ssa: Ignore is not among them, so an ignored object that leaves
+// the build is deleted.
 var pruneExclusions = map[string]string{
 	keyPrune:     kustomizev1.DisabledValue,
 	keyReconcile: kustomizev1.DisabledValue,
-	keySSA:       kustomizev1.IgnoreValue,
 }
 
 // deletions lists the objects Flux would prune: those in the live
 // Kustomization's status.inventory that the new build no longer contains,
 // when spec.prune is true. Like kustomize-controller, it leaves alone objects
-// marked prune: disabled, reconcile: disabled or ssa: Ignore, and objects
-// that do not carry this Kustomization's owner labels.
-func (d *Differ) deletions(ctx context.Context, ks *kustomizev1.Kustomization, items []item) ([]Change, error) {
+// marked prune: disabled or reconcile: disabled, and objects that do not
+// carry this Kustomization's owner labels.
+//
+// The controller prunes only after the whole apply succeeded: a failing
+// object stops the reconcile before garbage collection (and the inventory
+// is not updated). So when any of applied failed, every deletion carries
+// pruneBlocked as its reason.
+func (d *Differ) deletions(ctx context.Context, ks *kustomizev1.Kustomization, items []item, applied []Change) ([]Change, error) {
 	if !ks.Spec.Prune || ks.Status.Inventory == nil {
 		return nil, nil
 	}
@@ -50,11 +57,41 @@ func (d *Differ) deletions(ctx context.Context, ks *kustomizev1.Kustomization, i
 			out = append(out, c)
 		}
 	}
+	if n := countFailed(applied); n > 0 {
+		for i := range out {
+			if out[i].Action == ActionDeleted {
+				out[i].Reason = pruneBlocked(n)
+			}
+		}
+	}
 	return out, nil
 }
 
+// pruneBlocked explains a deletion that waits for a failing apply of n
+// objects.
+func pruneBlocked(n int) string {
+	fail := "objects fail"
+	if n == 1 {
+		fail = "object fails"
+	}
+	return fmt.Sprintf("would be deleted after a successful apply; Flux prunes only once every object applies, and %d %s here", n, fail)
+}
+
+// countFailed counts the failed changes.
+func countFailed(changes []Change) int {
+	n := 0
+	for _, c := range changes {
+		if c.Action == ActionFailed {
+			n++
+		}
+	}
+	return n
+}
+
 // deletion describes the pruning of one inventory entry; ok is false when
-// the object is already gone.
+// the object is already gone. The rules are those of ssa's
+// ResourceManager.Delete with the controller's options: the live object must
+// match the owner labels (Inclusions) and carry none of pruneExclusions.
 func (d *Differ) deletion(ctx context.Context, ks *kustomizev1.Kustomization, id object.ObjMetadata, version string) (Change, bool) {
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(id.GroupKind.WithVersion(version))
@@ -69,18 +106,13 @@ func (d *Differ) deletion(ctx context.Context, ks *kustomizev1.Kustomization, id
 		c.Reason = "cannot read the object to prune: " + err.Error()
 		return c, true
 	}
-	owner := map[string]string{
-		kustomizev1.GroupVersion.Group + "/name":      ks.Name,
-		kustomizev1.GroupVersion.Group + "/namespace": ks.Namespace,
-	}
-	labels := live.GetLabels()
+	owner := ssa.NewResourceManager(nil, nil, owner()).GetOwnerLabels(ks.Name, ks.Namespace)
 	switch {
 	case ssautils.AnyInMetadata(live, pruneExclusions):
 		c := changeFor(live, ActionSkipped)
 		c.Reason = "left the build, but Flux keeps it: " + skipReason(live)
 		return c, true
-	case labels[kustomizev1.GroupVersion.Group+"/name"] != owner[kustomizev1.GroupVersion.Group+"/name"] ||
-		labels[kustomizev1.GroupVersion.Group+"/namespace"] != owner[kustomizev1.GroupVersion.Group+"/namespace"]:
+	case !labels.SelectorFromSet(owner).Matches(labels.Set(live.GetLabels())):
 		c := changeFor(live, ActionSkipped)
 		c.Reason = "left the build but is not labelled as owned by this Kustomization, so Flux does not prune it"
 		return c, true

@@ -114,7 +114,8 @@ type Change struct {
 	// NotValidated is true when the object could not be dry-run because its
 	// Namespace or CRD is created by the same build; it is shown as built.
 	NotValidated bool `json:"notValidated,omitempty"`
-	// Reason explains skipped, failed and not-validated entries.
+	// Reason explains skipped, failed and not-validated entries, deletions
+	// that wait for a successful apply, and re-creations.
 	Reason string `json:"reason,omitempty"`
 }
 

@@ -17,8 +17,6 @@ import (
 // sopsReason explains how SOPS-encrypted objects are compared.
 const sopsReason = "SOPS-encrypted: compared by keys only (values cannot be decrypted here)"
 
-var keyDecrypt = kustomizev1.GroupVersion.Group + "/decrypt"
-
 // decryptionDisabled reports the kustomize.toolkit.fluxcd.io/decrypt:
 // disabled annotation.
 func decryptionDisabled(obj *unstructured.Unstructured) bool {

@@ -8,10 +8,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// lastApplied is kubectl's annotation that copies the whole object (and so,
-// for Secrets, their values).
-const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
-
 // withoutNoise returns a copy of obj without the fields the server manages,
 // which would only clutter a diff.
 func withoutNoise(obj *unstructured.Unstructured) *unstructured.Unstructured {
