@@ -31,6 +31,16 @@ type substitution struct {
 	secretValues []string
 }
 
+// loadSubstitution resolves ks's spec.postBuild with the variables as they
+// will be once the builds diffed before it in the run apply (see
+// builtObjects), noting in the run where a value cannot be known.
+func (r *run) loadSubstitution(ctx context.Context, ks *kustomizev1.Kustomization) (*substitution, error) {
+	reader := &variableReader{Client: r.d.Client, built: r.built}
+	subst, err := loadSubstitution(ctx, reader, ks, r.secrets)
+	r.notes[keyOf(ks)] = append(r.notes[keyOf(ks)], reader.notes...)
+	return subst, err
+}
+
 // loadSubstitution reads spec.postBuild.substituteFrom from the cluster (once)
 // and merges spec.postBuild.substitute over it, with Flux's precedence. It
 // returns nil when the Kustomization has no postBuild. Variables from Secrets,
