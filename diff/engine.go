@@ -70,44 +70,17 @@ func (d *Differ) Diff(ctx context.Context, req Request) (*Report, error) {
 	}
 	r := &run{d: d, req: req, secrets: &scrubber{}, pending: newPending(), built: newBuiltObjects(), notes: map[string][]string{}}
 	rep := &Report{SchemaVersion: SchemaVersion, Created: time.Now().UTC()}
-	s := newSchedule()
-	s.add(nested{ks: req.Kustomization})
-	more := make([]nested, 0, len(req.More))
-	for _, ks := range req.More {
-		ks = ks.DeepCopy()
-		if ks.Status.Inventory == nil {
-			if w := d.adoptLiveStatus(ctx, ks); w != "" {
-				r.notes[keyOf(ks)] = append(r.notes[keyOf(ks)], w)
-			}
-		}
-		more = append(more, nested{ks: ks})
-	}
-	s.add(more...)
+	s := r.schedule(ctx)
 	for {
 		n, warning, ok := s.next()
 		if !ok {
 			break
 		}
-		kr, children, err := r.diffOne(ctx, n)
+		reports, err := r.step(ctx, s, n, warning)
 		if err != nil {
 			return nil, err
 		}
-		if warning != "" {
-			kr.Warnings = append(kr.Warnings, warning)
-		}
-		kr.Warnings = append(kr.Warnings, r.notes[keyOf(n.ks)]...)
-		if req.Recursive && len(children) > 0 {
-			if n.depth >= d.maxDepth() {
-				kr.Warnings = append(kr.Warnings, fmt.Sprintf("nested Kustomizations beyond depth %d are not diffed", d.maxDepth()))
-			} else {
-				batch := make([]nested, 0, len(children))
-				for _, c := range children {
-					batch = append(batch, nested{ks: c, parent: keyOf(n.ks), depth: n.depth + 1})
-				}
-				s.add(batch...)
-			}
-		}
-		rep.Kustomizations = append(rep.Kustomizations, kr)
+		rep.Kustomizations = append(rep.Kustomizations, reports...)
 	}
 	// Secret values found late (in a child) are scrubbed from earlier
 	// Kustomizations too.
@@ -115,6 +88,57 @@ func (d *Differ) Diff(ctx context.Context, req Request) (*Report, error) {
 		r.secrets.scrubReport(&rep.Kustomizations[i])
 	}
 	return rep, nil
+}
+
+// schedule queues the requested Kustomizations: Request.Kustomization first,
+// then Request.More, each of which takes the live status when it has no
+// inventory.
+func (r *run) schedule(ctx context.Context) *schedule {
+	s := newSchedule()
+	s.add(nested{ks: r.req.Kustomization})
+	more := make([]nested, 0, len(r.req.More))
+	for _, ks := range r.req.More {
+		ks = ks.DeepCopy()
+		if ks.Status.Inventory == nil {
+			if w := r.d.adoptLiveStatus(ctx, ks); w != "" {
+				r.notes[keyOf(ks)] = append(r.notes[keyOf(ks)], w)
+			}
+		}
+		more = append(more, nested{ks: ks})
+	}
+	s.add(more...)
+	return s
+}
+
+// step diffs one Kustomization, queues the children of its build (with
+// Request.Recursive) and returns its report followed by those of the
+// Kustomizations its deletions finalize.
+func (r *run) step(ctx context.Context, s *schedule, n nested, warning string) ([]KustomizationReport, error) {
+	kr, children, err := r.diffOne(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	if warning != "" {
+		kr.Warnings = append(kr.Warnings, warning)
+	}
+	kr.Warnings = append(kr.Warnings, r.notes[keyOf(n.ks)]...)
+	r.maskDeletions(ctx, &kr)
+	if r.req.Recursive && len(children) > 0 {
+		if n.depth >= r.d.maxDepth() {
+			kr.Warnings = append(kr.Warnings, fmt.Sprintf("nested Kustomizations beyond depth %d are not diffed", r.d.maxDepth()))
+		} else {
+			batch := make([]nested, 0, len(children))
+			for _, c := range children {
+				batch = append(batch, nested{ks: c, parent: keyOf(n.ks), depth: n.depth + 1})
+			}
+			s.add(batch...)
+		}
+	}
+	finalized, err := r.finalized(ctx, &kr, n.depth+1)
+	if err != nil {
+		return nil, err
+	}
+	return append([]KustomizationReport{kr}, finalized...), nil
 }
 
 // run is the state shared by the Kustomizations of one Diff call.
