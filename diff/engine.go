@@ -244,6 +244,7 @@ func (r *run) prepare(ctx context.Context, ks *kustomizev1.Kustomization) ([]ite
 	if err != nil {
 		return nil, err
 	}
+	r.notes[keyOf(ks)] = append(r.notes[keyOf(ks)], encryptedGenerators(ks, objs)...)
 	subst, err := r.loadSubstitution(ctx, ks)
 	if err != nil {
 		return nil, fmt.Errorf("post build: %w", err)
