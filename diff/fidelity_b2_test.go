@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -121,7 +122,7 @@ stringData: {password: child-secret-5e1c}
 			child.Status.Inventory = childInventory
 			tt.edit(child)
 			createLiveKS(t, ns.Client, child, "parent")
-			t.Cleanup(func() { _ = ns.Client.Delete(t.Context(), child) })
+			t.Cleanup(func() { _ = ns.Client.Delete(context.Background(), child) })
 
 			rep, err := (&Differ{Client: ns.Client}).Diff(t.Context(), Request{Root: root, Kustomization: parent})
 			if err != nil {
@@ -135,7 +136,11 @@ stringData: {password: child-secret-5e1c}
 			if k.Name != "child" || k.Parent != ns.Name+"/parent" {
 				t.Errorf("finalized report %s with parent %q", k.Name, k.Parent)
 			}
-			wantRows(t, k, tt.want...)
+			if len(tt.want) == 0 && len(k.Changes) != 0 {
+				t.Errorf("want no changes, got %v", rows(k))
+			} else if len(tt.want) > 0 {
+				wantRows(t, k, tt.want...)
+			}
 			if !strings.Contains(strings.Join(k.Warnings, "\n"), tt.warning) {
 				t.Errorf("warnings %v lack %q", k.Warnings, tt.warning)
 			}

@@ -57,19 +57,25 @@ stringData: {user: new-keep-value}
 }
 
 // TestKeepOptionalSubstituteFrom: LoadVariables passes over an optional
-// substituteFrom reference that does not exist (NotFound), and the
-// ${VAR:=default} expressions take their defaults; a missing required one
-// fails the build ("substitute from 'ConfigMap/x' error").
+// substituteFrom reference that does not exist (NotFound); with the
+// variables of the others, ${VAR:=default} takes its default. A missing
+// required reference fails the build ("substitute from 'ConfigMap/x'
+// error").
 func TestKeepOptionalSubstituteFrom(t *testing.T) {
 	ns := kubetest.Setup(t)
+	present := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "present", Namespace: ns.Name}, Data: map[string]string{"ZONE": "b"}}
+	if err := ns.Client.Create(t.Context(), present); err != nil {
+		t.Fatal(err)
+	}
 	root := writeTree(t, ns.Name, map[string]string{
-		"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: __NS__}\ndata: {region: \"${REGION:=eu-central-1}\"}\n",
+		"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: __NS__}\ndata: {region: \"${REGION:=eu-central-1}\", zone: \"${ZONE}\"}\n",
 	})
 	ks := newKS(ns.Name, "app", "./app")
-	ks.Spec.PostBuild = &kustomizev1.PostBuild{SubstituteFrom: []kustomizev1.SubstituteReference{{Kind: "ConfigMap", Name: "absent", Optional: true}}}
+	ks.Spec.PostBuild = &kustomizev1.PostBuild{SubstituteFrom: []kustomizev1.SubstituteReference{
+		{Kind: "ConfigMap", Name: "absent", Optional: true}, {Kind: "ConfigMap", Name: "present"}}}
 	k := diffKS(t, ns, root, ks)
 	wantRows(t, k, row{ActionCreated, "ConfigMap", ns.Name, "app"})
-	wantDiffLines(t, change(t, k, "ConfigMap", "app"), "+  region: eu-central-1")
+	wantDiffLines(t, change(t, k, "ConfigMap", "app"), "+  region: eu-central-1", "+  zone: b")
 
 	ks.Spec.PostBuild.SubstituteFrom[0].Optional = false
 	if k := diffKS(t, ns, root, ks); !strings.Contains(k.Error, "ConfigMap/absent") {
@@ -130,7 +136,7 @@ func TestKeepSpecIgnore(t *testing.T) {
 		want          Action
 	}{
 		{"an out-of-band change to an ignored field is no drift", "v1", ActionUnchanged},
-		{"a change to a managed field is configured, the ignored one kept", "v2", ActionConfigured},
+		{"a change to a managed field is configured and the ignored one kept", "v2", ActionConfigured},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			root := writeTree(t, ns.Name, map[string]string{

@@ -133,7 +133,7 @@ func keyView(obj *unstructured.Unstructured) *unstructured.Unstructured {
 	v := &unstructured.Unstructured{Object: map[string]any{}}
 	if isSecret(obj) {
 		data := map[string]any{}
-		for _, k := range slices.Sorted(maps.Keys(secretValues(obj))) {
+		for _, k := range slices.Sorted(maps.Keys(withoutSOPSEnvKeys(secretValues(obj)))) {
 			data[k] = maskValue
 		}
 		v.Object["data"] = data

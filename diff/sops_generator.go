@@ -56,9 +56,8 @@ var hashSuffix = regexp.MustCompile(`-[a-z0-9]{10}$`)
 // the name built here (from ciphertext) is wrong on every pull request. So a
 // Secret whose name, but for the suffix, matches one in the inventory takes
 // that name, and every reference in the build follows; the values stay
-// unknown and are compared by keys (isSOPS). The SOPS metadata keys of an
-// encrypted env file are dropped, as decryption drops them. It returns a
-// note for each Secret whose name cannot be known.
+// unknown and are compared by keys (isSOPS, keyView). It returns a note for
+// each Secret whose name cannot be known.
 func encryptedGenerators(ks *kustomizev1.Kustomization, objs []*unstructured.Unstructured) []string {
 	if !decrypts(ks) {
 		return nil
@@ -69,7 +68,6 @@ func encryptedGenerators(ks *kustomizev1.Kustomization, objs []*unstructured.Uns
 		if !isSecret(o) || decryptionDisabled(o) || !encryptedEntries(o) {
 			continue
 		}
-		dropSOPSEnvKeys(o)
 		if !hashSuffix.MatchString(o.GetName()) {
 			continue // disableNameSuffixHash: the name is the generator's
 		}
@@ -90,18 +88,19 @@ func encryptedGenerators(ks *kustomizev1.Kustomization, objs []*unstructured.Uns
 	return notes
 }
 
-// dropSOPSEnvKeys removes the sops_* keys of a decrypted env file.
-func dropSOPSEnvKeys(o *unstructured.Unstructured) {
-	data, _, _ := unstructured.NestedMap(o.Object, "data")
+// withoutSOPSEnvKeys returns a Secret's keys without those of the SOPS
+// metadata of an encrypted env file, which its decryption drops.
+func withoutSOPSEnvKeys(data map[string]string) map[string]string {
 	if _, ok := data[sopsEnvMAC]; !ok {
-		return
+		return data
 	}
-	for k := range data {
-		if strings.HasPrefix(k, "sops_") {
-			delete(data, k)
+	out := make(map[string]string, len(data))
+	for k, v := range data {
+		if !strings.HasPrefix(k, "sops_") {
+			out[k] = v
 		}
 	}
-	_ = unstructured.SetNestedMap(o.Object, data, "data")
+	return out
 }
 
 // inventoryName finds, in ks's inventory, the Secret that the same
