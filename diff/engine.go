@@ -216,7 +216,6 @@ func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, ch
 	}
 	changes, err := r.dryRunAll(ctx, ks, items)
 	if err == nil {
-		r.built.add(keyOf(ks), items, changes)
 		var deleted []Change
 		deleted, err = r.d.deletions(ctx, ks, items)
 		changes = append(changes, deleted...)
@@ -232,6 +231,7 @@ func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, ch
 		kr.Counts.add(c.Action)
 	}
 	kr.Changes = changes
+	r.built.add(keyOf(ks), items, changes)
 	children, warnings := childKustomizations(ks, items)
 	kr.Warnings = append(kr.Warnings, warnings...)
 	return kr, children, nil
