@@ -10,7 +10,6 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/kustomize"
 	fluxfs "github.com/fluxcd/pkg/kustomize/filesys"
-	"github.com/fluxcd/pkg/sourceignore/gitignore"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kustomize/api/resource"
@@ -55,57 +54,107 @@ func Build(root string, ks *kustomizev1.Kustomization, opts BuildOptions) ([]*un
 	return objs, nil
 }
 
+// build runs the steps of kustomize-controller's build: resolve spec.path,
+// generate the kustomization file Flux would write, assemble the tree as the
+// artifact holds it, run kustomize, and convert the result.
 func build(root string, ks *kustomizev1.Kustomization, opts BuildOptions) ([]*unstructured.Unstructured, error) {
 	root, err := filepath.Abs(root)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := pathInTree(root, ks.Spec.Path)
+	art, err := newArtifactView(root, opts.Ignore)
 	if err != nil {
 		return nil, err
 	}
-	u, err := toUnstructured(ks)
+	dir, err := art.pathInTree(ks.Spec.Path)
 	if err != nil {
 		return nil, err
 	}
-	matcher, err := artifactMatcher(root, opts.Ignore)
+	manifest, kfile, err := generateKustomization(art, dir, opts.Ignore, ks)
 	if err != nil {
 		return nil, err
 	}
-	// The generator scans a folder without kustomization.yaml on disk; the
-	// ignore patterns keep it from parsing files the artifact leaves out
-	// (.sops.yaml, CI config). dropIgnoredResources then applies the exact
-	// artifact rules to what it found.
-	ignore, err := generatorIgnore(root, dir, opts.Ignore)
+	fs, err := buildFS(art, kfile, manifest, opts.WrapFS)
 	if err != nil {
 		return nil, err
-	}
-	manifest, kfile, action, err := kustomize.NewGeneratorWithIgnore(root, ignore, u).GenerateManifest(dir)
-	if err != nil {
-		return nil, err
-	}
-	if action == kustomize.CreatedAction {
-		if manifest, err = dropIgnoredResources(manifest, dir, root, matcher); err != nil {
-			return nil, err
-		}
-	}
-	disk, err := fluxfs.MakeFsOnDiskSecure(root)
-	if err != nil {
-		return nil, err
-	}
-	var fs filesys.FileSystem = ignoreFS{FileSystem: fluxfs.MakeFsInMemory(disk), root: root, matcher: matcher}
-	if err := fs.WriteFile(kfile, manifest); err != nil {
-		return nil, err
-	}
-	if opts.WrapFS != nil {
-		fs = opts.WrapFS(fs)
 	}
 	resMap, err := kustomize.Build(fs, dir)
 	if err != nil {
 		return nil, err
 	}
-	objs := make([]*unstructured.Unstructured, 0, resMap.Size())
-	for _, res := range resMap.Resources() {
+	return toObjects(resMap.Resources())
+}
+
+// generateKustomization returns the kustomization file kustomize-controller
+// builds dir with, and its path: the one in dir with spec.patches, images,
+// components and the rest applied, or one listing dir's manifests when dir
+// has none.
+//
+// The Flux generator reads the disk, not the artifact, so it is told what the
+// artifact lacks. A kustomization file in dir is used as written (the
+// controller's generator does not filter it either): a resource it names that
+// the artifact lacks fails the build, as in the controller. A folder without
+// one is scanned with the artifact's ignore patterns and its symlinks as extra
+// patterns, so that the generator neither parses nor lists what the artifact
+// leaves out; dropIgnoredResources then applies the exact artifact rules to
+// what it found.
+func generateKustomization(art artifactView, dir, extraIgnore string, ks *kustomizev1.Kustomization) ([]byte, string, error) {
+	u, err := toUnstructured(ks)
+	if err != nil {
+		return nil, "", err
+	}
+	present, hidden := art.kustomizationFile(dir)
+	if present {
+		manifest, kfile, _, err := kustomize.NewGenerator(art.root, u).GenerateManifest(dir)
+		return manifest, kfile, err
+	}
+	if hidden != "" {
+		return nil, "", fmt.Errorf("%s is a symlink or ignored, so the artifact lacks it and Flux would generate a kustomization for the folder; fluxdiff cannot tell the generator to pass it over: remove it or make it a regular file", hidden)
+	}
+	ignore, err := generatorIgnore(art.root, dir, extraIgnore)
+	if err != nil {
+		return nil, "", err
+	}
+	links, err := art.links.below(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	ignore = strings.Join(append([]string{ignore}, links...), "\n")
+	// The generator's filesystem is rooted at "/" here: rooted at the tree, it
+	// would refuse to walk past a symlink that points outside it, which the
+	// artifact simply lacks. It reads nothing through a symlink: every one
+	// below dir is ignored, and dir has no kustomization file to read.
+	manifest, kfile, _, err := kustomize.NewGeneratorWithIgnore(string(filepath.Separator), ignore, u).GenerateManifest(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	manifest, err = dropIgnoredResources(manifest, dir, art)
+	return manifest, kfile, err
+}
+
+// buildFS is the filesystem kustomize reads: the tree as the artifact holds
+// it (ignored files and symlinks absent, nothing outside root), with the
+// generated kustomization file in memory so that the tree is never written.
+func buildFS(art artifactView, kfile string, manifest []byte, wrap func(filesys.FileSystem) filesys.FileSystem) (filesys.FileSystem, error) {
+	disk, err := fluxfs.MakeFsOnDiskSecure(art.root)
+	if err != nil {
+		return nil, err
+	}
+	var fs filesys.FileSystem = art.over(fluxfs.MakeFsInMemory(disk))
+	if err := fs.WriteFile(kfile, manifest); err != nil {
+		return nil, err
+	}
+	if wrap != nil {
+		fs = wrap(fs)
+	}
+	return fs, nil
+}
+
+// toObjects converts kustomize's resources, refusing those that lack
+// apiVersion, kind or name as kustomize-controller does.
+func toObjects(resources []*resource.Resource) ([]*unstructured.Unstructured, error) {
+	objs := make([]*unstructured.Unstructured, 0, len(resources))
+	for _, res := range resources {
 		if res.GetName() == "" || res.GetKind() == "" || res.GetApiVersion() == "" {
 			return nil, fmt.Errorf("an object lacks apiVersion, kind or name:\n%s", res.MustYaml())
 		}
@@ -120,12 +169,12 @@ func build(root string, ks *kustomizev1.Kustomization, opts BuildOptions) ([]*un
 
 // dropIgnoredResources removes from a generated kustomization.yaml the
 // files that the artifact would not contain.
-func dropIgnoredResources(manifest []byte, dir, root string, m gitignore.Matcher) ([]byte, error) {
+func dropIgnoredResources(manifest []byte, dir string, art artifactView) ([]byte, error) {
 	var kus kustypes.Kustomization
 	if err := yaml.Unmarshal(manifest, &kus); err != nil {
 		return nil, err
 	}
-	fs := ignoreFS{FileSystem: filesys.MakeFsOnDisk(), root: root, matcher: m}
+	fs := art.over(filesys.MakeFsOnDisk())
 	kept := kus.Resources[:0:0]
 	for _, r := range kus.Resources {
 		if !fs.ignored(filepath.Join(dir, r)) {
@@ -153,11 +202,15 @@ func resourceToUnstructured(res *resource.Resource) (*unstructured.Unstructured,
 	return obj, nil
 }
 
-// pathInTree resolves spec.path inside root and checks that it is a folder.
-func pathInTree(root, specPath string) (string, error) {
+// pathInTree resolves spec.path inside the artifact and checks that it is a
+// folder there: a path through a symlink does not exist in the artifact.
+func (a artifactView) pathInTree(specPath string) (string, error) {
 	clean := filepath.Clean(filepath.Join("/", specPath))
-	dir := filepath.Join(root, clean)
+	dir := filepath.Join(a.root, clean)
 	fi, err := os.Stat(dir)
+	if err == nil && a.links.through(dir) {
+		err = os.ErrNotExist
+	}
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return "", fmt.Errorf("spec.path %q does not exist in the source tree", specPath)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
@@ -51,41 +52,35 @@ type Request struct {
 	Recursive bool
 	// Ignore holds extra .sourceignore patterns (GitRepository spec.ignore).
 	Ignore string
+	// More are further Kustomizations from the same source tree and cluster
+	// to diff in the same run (the pull request pipeline passes every one it
+	// selected); one without a status.inventory takes the live one. All are
+	// diffed in the order kustomize-controller applies them (see schedule),
+	// so that each sees the Namespaces, CRDs and substituteFrom ConfigMaps
+	// and Secrets that the builds before it create or change.
+	More []*kustomizev1.Kustomization
 }
 
 // Diff builds the requested Kustomization and compares it with the cluster.
 // Problems with the Kustomization or single objects are part of the Report;
 // the error is reserved for a cancelled context or an invalid request.
 func (d *Differ) Diff(ctx context.Context, req Request) (*Report, error) {
-	if req.Kustomization == nil || req.Root == "" {
+	if req.Kustomization == nil || req.Root == "" || slices.Contains(req.More, nil) {
 		return nil, errors.New("diff: a source root and a Kustomization are required")
 	}
-	r := &run{d: d, req: req, secrets: &scrubber{}, pending: newPending()}
+	r := &run{d: d, req: req, secrets: &scrubber{}, pending: newPending(), built: newBuiltObjects(), notes: map[string][]string{}}
 	rep := &Report{SchemaVersion: SchemaVersion, Created: time.Now().UTC()}
-	queue := []nested{{ks: req.Kustomization}}
-	seen := map[string]bool{}
-	for len(queue) > 0 {
-		n := queue[0]
-		queue = queue[1:]
-		key := n.ks.Namespace + "/" + n.ks.Name
-		if seen[key] {
-			continue // a cycle, or the same child reached twice
+	s := r.schedule(ctx)
+	for {
+		n, warning, ok := s.next()
+		if !ok {
+			break
 		}
-		seen[key] = true
-		kr, children, err := r.diffOne(ctx, n)
+		reports, err := r.step(ctx, s, n, warning)
 		if err != nil {
 			return nil, err
 		}
-		if req.Recursive && len(children) > 0 {
-			if n.depth >= d.maxDepth() {
-				kr.Warnings = append(kr.Warnings, fmt.Sprintf("nested Kustomizations beyond depth %d are not diffed", d.maxDepth()))
-			} else {
-				for _, c := range children {
-					queue = append(queue, nested{ks: c, parent: key, depth: n.depth + 1})
-				}
-			}
-		}
-		rep.Kustomizations = append(rep.Kustomizations, kr)
+		rep.Kustomizations = append(rep.Kustomizations, reports...)
 	}
 	// Secret values found late (in a child) are scrubbed from earlier
 	// Kustomizations too.
@@ -93,6 +88,57 @@ func (d *Differ) Diff(ctx context.Context, req Request) (*Report, error) {
 		r.secrets.scrubReport(&rep.Kustomizations[i])
 	}
 	return rep, nil
+}
+
+// schedule queues the requested Kustomizations: Request.Kustomization first,
+// then Request.More, each of which takes the live status when it has no
+// inventory.
+func (r *run) schedule(ctx context.Context) *schedule {
+	s := newSchedule()
+	s.add(nested{ks: r.req.Kustomization})
+	more := make([]nested, 0, len(r.req.More))
+	for _, ks := range r.req.More {
+		ks = ks.DeepCopy()
+		if ks.Status.Inventory == nil {
+			if w := r.d.adoptLiveStatus(ctx, ks); w != "" {
+				r.notes[keyOf(ks)] = append(r.notes[keyOf(ks)], w)
+			}
+		}
+		more = append(more, nested{ks: ks})
+	}
+	s.add(more...)
+	return s
+}
+
+// step diffs one Kustomization, queues the children of its build (with
+// Request.Recursive) and returns its report followed by those of the
+// Kustomizations its deletions finalize.
+func (r *run) step(ctx context.Context, s *schedule, n nested, warning string) ([]KustomizationReport, error) {
+	kr, children, err := r.diffOne(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	if warning != "" {
+		kr.Warnings = append(kr.Warnings, warning)
+	}
+	kr.Warnings = append(kr.Warnings, r.notes[keyOf(n.ks)]...)
+	r.maskDeletions(ctx, &kr)
+	if r.req.Recursive && len(children) > 0 {
+		if n.depth >= r.d.maxDepth() {
+			kr.Warnings = append(kr.Warnings, fmt.Sprintf("nested Kustomizations beyond depth %d are not diffed", r.d.maxDepth()))
+		} else {
+			batch := make([]nested, 0, len(children))
+			for _, c := range children {
+				batch = append(batch, nested{ks: c, parent: keyOf(n.ks), depth: n.depth + 1})
+			}
+			s.add(batch...)
+		}
+	}
+	finalized, err := r.finalized(ctx, &kr, n.depth+1)
+	if err != nil {
+		return nil, err
+	}
+	return append([]KustomizationReport{kr}, finalized...), nil
 }
 
 // run is the state shared by the Kustomizations of one Diff call.
@@ -104,6 +150,11 @@ type run struct {
 	// pending holds the Namespaces and CRDs that builds so far create or
 	// change, so that their dependants are not reported as failures.
 	pending *pending
+	// built holds the ConfigMaps and Secrets that builds so far apply, which
+	// later builds read for postBuild.substituteFrom.
+	built *builtObjects
+	// notes are warnings for the report of a Kustomization, by keyOf.
+	notes map[string][]string
 }
 
 // nested is one Kustomization waiting to be diffed.
@@ -180,6 +231,7 @@ func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, ch
 		kr.Counts.add(c.Action)
 	}
 	kr.Changes = changes
+	r.built.add(keyOf(ks), items, changes)
 	children, warnings := childKustomizations(ks, items)
 	kr.Warnings = append(kr.Warnings, warnings...)
 	return kr, children, nil
@@ -192,7 +244,8 @@ func (r *run) prepare(ctx context.Context, ks *kustomizev1.Kustomization) ([]ite
 	if err != nil {
 		return nil, err
 	}
-	subst, err := loadSubstitution(ctx, r.d.Client, ks, r.secrets)
+	r.notes[keyOf(ks)] = append(r.notes[keyOf(ks)], encryptedGenerators(ks, objs)...)
+	subst, err := r.loadSubstitution(ctx, ks)
 	if err != nil {
 		return nil, fmt.Errorf("post build: %w", err)
 	}

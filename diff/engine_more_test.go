@@ -308,8 +308,10 @@ stringData: {user: alice}
 	ks := newKS(ns.Name, "app", "./app")
 	ks.Spec.Decryption = &kustomizev1.Decryption{Provider: "sops"}
 	k := diffKS(t, ns, root, ks)
+	// Same keys may still hide a rotated value: configured, never unchanged
+	// (the controller applies the decrypted values, unknown here).
 	wantRows(t, k,
-		row{ActionUnchanged, "Secret", ns.Name, "same-keys"},
+		row{ActionConfigured, "Secret", ns.Name, "same-keys"},
 		row{ActionConfigured, "Secret", ns.Name, "new-key"},
 		row{ActionCreated, "Secret", ns.Name, "fresh"},
 	)

@@ -2,12 +2,15 @@ package diff
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/fluxcd/pkg/sourceignore"
 	"github.com/fluxcd/pkg/sourceignore/gitignore"
+	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
@@ -87,12 +90,115 @@ func rebase(p, below string) (string, bool) {
 	return "", false
 }
 
+// artifactView is the source tree as source-controller's artifact holds it:
+// without the files its ignore rules leave out, and without symlinks, which
+// its archiver skips (it keeps regular files and folders only), so nothing is
+// read through one.
+type artifactView struct {
+	root    string
+	matcher gitignore.Matcher
+	links   *symlinks
+}
+
+// newArtifactView describes the artifact of the tree at the absolute root,
+// with ignore holding extra .sourceignore patterns (spec.ignore).
+func newArtifactView(root, ignore string) (artifactView, error) {
+	m, err := artifactMatcher(root, ignore)
+	if err != nil {
+		return artifactView{}, err
+	}
+	return artifactView{root: root, matcher: m, links: &symlinks{root: root, seen: map[string]bool{}}}, nil
+}
+
+// over returns fs showing only what the artifact holds.
+func (a artifactView) over(fs filesys.FileSystem) ignoreFS {
+	return ignoreFS{FileSystem: fs, root: a.root, matcher: a.matcher, links: a.links}
+}
+
+// kustomizationFile reports whether dir holds a kustomization file in the
+// artifact and, when it does not, names one that the disk holds but the
+// artifact lacks (a symlink or an ignored file).
+func (a artifactView) kustomizationFile(dir string) (present bool, hidden string) {
+	fs := a.over(filesys.MakeFsOnDisk())
+	for _, name := range konfig.RecognizedKustomizationFileNames() {
+		p := filepath.Join(dir, name)
+		if fs.Exists(p) && !fs.IsDir(p) {
+			return true, ""
+		}
+		if _, err := os.Lstat(p); err == nil && hidden == "" {
+			hidden, _ = filepath.Rel(a.root, p)
+		}
+	}
+	return false, hidden
+}
+
+// symlinks finds the symlinks below root, remembering what it has looked at.
+// It is safe for concurrent use.
+type symlinks struct {
+	root string
+	mu   sync.Mutex
+	seen map[string]bool // absolute path → is a symlink
+}
+
+// through reports whether the absolute path p, or a folder between root and
+// p, is a symlink. Paths outside root are not judged.
+func (s *symlinks) through(p string) bool {
+	rel, err := filepath.Rel(s.root, p)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return false
+	}
+	cur := s.root
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		cur = filepath.Join(cur, part)
+		if s.isLink(cur) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *symlinks) isLink(p string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	link, ok := s.seen[p]
+	if !ok {
+		fi, err := os.Lstat(p)
+		link = err == nil && fi.Mode()&fs.ModeSymlink != 0
+		s.seen[p] = link
+	}
+	return link
+}
+
+// below returns the symlinks below dir (not followed) as .sourceignore
+// patterns anchored at dir.
+func (s *symlinks) below(dir string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && d.Name() == ".git":
+			return filepath.SkipDir
+		case d.Type()&fs.ModeSymlink == 0:
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		out = append(out, "/"+filepath.ToSlash(rel))
+		return nil
+	})
+	return out, err
+}
+
 // ignoreFS shows kustomize the source tree as the artifact would hold it:
-// ignored files do not exist.
+// ignored files and symlinks do not exist.
 type ignoreFS struct {
 	filesys.FileSystem
 	root    string
 	matcher gitignore.Matcher
+	links   *symlinks
 }
 
 // ignored reports whether the absolute path p is left out of the artifact.
@@ -100,6 +206,9 @@ func (f ignoreFS) ignored(p string) bool {
 	rel, err := filepath.Rel(f.root, p)
 	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
 		return false
+	}
+	if f.links != nil && f.links.through(p) {
+		return true
 	}
 	return f.matcher.Match(strings.Split(rel, string(filepath.Separator)), f.FileSystem.IsDir(p))
 }
@@ -110,6 +219,15 @@ func (f ignoreFS) notExist(p string) error {
 
 func (f ignoreFS) Exists(p string) bool { return !f.ignored(p) && f.FileSystem.Exists(p) }
 func (f ignoreFS) IsDir(p string) bool  { return !f.ignored(p) && f.FileSystem.IsDir(p) }
+
+// CleanedAbs is how kustomize resolves a folder it loads: through a symlink,
+// or to an ignored folder, there is none.
+func (f ignoreFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
+	if abs, err := filepath.Abs(p); err == nil && f.ignored(abs) {
+		return "", "", f.notExist(p)
+	}
+	return f.FileSystem.CleanedAbs(p)
+}
 
 func (f ignoreFS) Open(p string) (filesys.File, error) {
 	if f.ignored(p) {

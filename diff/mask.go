@@ -80,14 +80,16 @@ func setSecretData(obj *unstructured.Unstructured, data map[string]any) {
 	_ = unstructured.SetNestedMap(obj.Object, data, "data")
 }
 
-// scrubber replaces known secret values (from substituteFrom Secrets) in
-// rendered text.
-// It is safe for concurrent scrubs once all values are added.
+// scrubber holds every secret value seen (from substituteFrom Secrets, of
+// the new and the live Kustomization specs) and replaces them in rendered
+// text. Text scrubbing skips values shorter than minScrubLen; structured
+// masking (valueMasker) uses them all. It is safe for concurrent scrubs once
+// all values are added.
 type scrubber struct{ values []string }
 
 func (s *scrubber) add(values ...string) {
 	for _, v := range values {
-		if len(v) >= minScrubLen && !slices.Contains(s.values, v) {
+		if v != "" && !slices.Contains(s.values, v) {
 			s.values = append(s.values, v)
 		}
 	}
@@ -97,7 +99,9 @@ func (s *scrubber) add(values ...string) {
 
 func (s *scrubber) scrub(text string) string {
 	for _, v := range s.values {
-		text = strings.ReplaceAll(text, v, maskValue)
+		if len(v) >= minScrubLen {
+			text = strings.ReplaceAll(text, v, maskValue)
+		}
 	}
 	return text
 }
@@ -120,13 +124,41 @@ func (s *scrubber) scrubReport(k *KustomizationReport) {
 	}
 }
 
-// contains reports whether v holds one of the scrubber's values.
+// contains reports whether v holds one of the scrubber's values (see
+// valueMasker.holdsSecret).
 func (s *scrubber) contains(v string) bool {
-	if s == nil {
-		return false
+	return s != nil && s.masker().holdsSecret(v)
+}
+
+// masker masks the scrubber's values, and extra ones, in objects.
+func (s *scrubber) masker(extra ...string) valueMasker {
+	return valueMasker{values: append(slices.Clip(s.values), extra...)}
+}
+
+// valueMasker masks, in an object shown whole (a deletion), every string
+// value that holds a secret value: equal to one of any length, or containing
+// one of at least minScrubLen characters. Position-based masking needs the
+// build that made the object, which a deleted object no longer has.
+type valueMasker struct{ values []string }
+
+// mask replaces the matching string values of obj in place.
+func (m valueMasker) mask(obj *unstructured.Unstructured) {
+	if obj == nil || len(m.values) == 0 {
+		return
 	}
-	for _, x := range s.values {
-		if strings.Contains(v, x) {
+	for _, p := range m.paths(obj) {
+		replace(obj.Object, p, maskValue)
+	}
+}
+
+// paths returns the paths of the string values of obj that hold a secret.
+func (m valueMasker) paths(obj *unstructured.Unstructured) []fieldPath {
+	return stringPaths(obj, m.holdsSecret)
+}
+
+func (m valueMasker) holdsSecret(s string) bool {
+	for _, v := range m.values {
+		if v != "" && (s == v || len(v) >= minScrubLen && strings.Contains(s, v)) {
 			return true
 		}
 	}

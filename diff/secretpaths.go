@@ -20,6 +20,11 @@ type fieldPath []any
 // markedPaths returns the paths of the string values in obj that contain the
 // secret marker.
 func markedPaths(obj *unstructured.Unstructured) []fieldPath {
+	return stringPaths(obj, func(s string) bool { return strings.Contains(s, secretMarker) })
+}
+
+// stringPaths returns the paths of the string values in obj that match.
+func stringPaths(obj *unstructured.Unstructured, match func(string) bool) []fieldPath {
 	var out []fieldPath
 	var walk func(v any, p fieldPath)
 	walk = func(v any, p fieldPath) {
@@ -33,7 +38,7 @@ func markedPaths(obj *unstructured.Unstructured) []fieldPath {
 				walk(x, append(p[:len(p):len(p)], i))
 			}
 		case string:
-			if strings.Contains(t, secretMarker) {
+			if match(t) {
 				out = append(out, p)
 			}
 		}

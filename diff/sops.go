@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/ssa"
@@ -14,33 +15,66 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// sopsReason explains how SOPS-encrypted objects are compared.
-const sopsReason = "SOPS-encrypted: compared by keys only (values cannot be decrypted here)"
+// Reasons given for SOPS-encrypted objects.
+const (
+	sopsReason        = "SOPS-encrypted: compared by keys only (values cannot be decrypted here)"
+	sopsMayChangeNote = "may change: SOPS-encrypted values are not compared (they cannot be decrypted here); the keys are unchanged"
+)
+
+// kustomize-controller follows two SOPS rules at two stages, and so does
+// fluxdiff:
+//
+//   - Build (Decryptor.DecryptSources and DecryptResource, only with
+//     spec.decryption.provider sops): secretGenerator files and envs are
+//     decrypted before the build; then a resource with a non-empty sops.mac
+//     is decrypted whole, and a Secret per data value that holds a SOPS
+//     document. isSOPS follows this rule; such objects are compared by keys
+//     (diffSOPS), as fluxdiff holds no decryption keys.
+//   - Apply (IsEncryptedSecret): a v1 Secret that still has a sops field
+//     fails the apply, "configuring decryption is required". checkDecryption
+//     follows this rule.
+//
+// The decrypt: disabled annotation stops both.
 
 // decryptionDisabled reports the kustomize.toolkit.fluxcd.io/decrypt:
-// disabled annotation.
+// disabled annotation, read as the controller's IsDecryptionDisabled does
+// (annotations only, any case).
 func decryptionDisabled(obj *unstructured.Unstructured) bool {
-	return ssautils.AnyInMetadata(obj, map[string]string{keyDecrypt: kustomizev1.DisabledValue})
+	return strings.EqualFold(obj.GetAnnotations()[keyDecrypt], kustomizev1.DisabledValue)
 }
 
-// isSOPS reports whether kustomize-controller would decrypt obj: any object
-// with a sops.mac field, unless decryption is disabled for it.
+// isSOPS reports whether kustomize-controller's build would decrypt obj
+// (when decryption is configured): an object with a sops.mac field, or a
+// Secret whose data hold SOPS documents (see encryptedEntries), unless
+// decryption is disabled for it.
 func isSOPS(obj *unstructured.Unstructured) bool {
-	_, found, _ := unstructured.NestedFieldNoCopy(obj.Object, "sops", "mac")
-	return found && !decryptionDisabled(obj)
+	if decryptionDisabled(obj) {
+		return false
+	}
+	mac, found, _ := unstructured.NestedString(obj.Object, "sops", "mac")
+	return found && mac != "" || isSecret(obj) && encryptedEntries(obj)
 }
 
-// checkDecryption fails like kustomize-controller when the build holds an
-// encrypted Secret and the Kustomization configures no decryption.
+// decrypts reports whether ks configures the decryption the controller
+// supports (provider sops).
+func decrypts(ks *kustomizev1.Kustomization) bool {
+	return ks.Spec.Decryption != nil && ks.Spec.Decryption.Provider == "sops"
+}
+
+// checkDecryption fails like kustomize-controller's apply when a v1 Secret
+// still has a sops field after the build's decryption: always without
+// spec.decryption, and with it when the Secret has no sops.mac (the build
+// does not decrypt it).
 func checkDecryption(ks *kustomizev1.Kustomization, objs []*unstructured.Unstructured) error {
-	if ks.Spec.Decryption != nil && ks.Spec.Decryption.Provider != "" {
-		return nil
-	}
 	for _, o := range objs {
 		_, encrypted, _ := unstructured.NestedFieldNoCopy(o.Object, "sops")
-		if encrypted && o.GetKind() == "Secret" && o.GetAPIVersion() == "v1" && !decryptionDisabled(o) {
-			return fmt.Errorf("%s is SOPS encrypted, configuring decryption is required for this secret to be reconciled", ssautils.FmtUnstructured(o))
+		if !encrypted || o.GetKind() != "Secret" || o.GetAPIVersion() != "v1" || decryptionDisabled(o) {
+			continue
 		}
+		if decrypts(ks) && isSOPS(o) {
+			continue // decrypted by the build
+		}
+		return fmt.Errorf("%s is SOPS encrypted, configuring decryption is required for this secret to be reconciled", ssautils.FmtUnstructured(o))
 	}
 	return nil
 }
@@ -73,18 +107,18 @@ func (d *Differ) diffSOPS(ctx context.Context, obj *unstructured.Unstructured, o
 	}
 	before, after := keyView(live), keyView(obj)
 	action := ActionConfigured
-	switch {
-	case live == nil:
+	if live == nil {
 		action = ActionCreated
-	case equalYAML(before, after):
-		action = ActionUnchanged
 	}
 	c := changeFor(obj, action)
 	c.Reason = sopsReason
-	if action != ActionUnchanged {
-		if text, err := unifiedDiff(before, after); err == nil {
-			c.Diff = text
-		}
+	if action == ActionConfigured && equalYAML(before, after) {
+		// The values may have changed (a rotation): never "unchanged".
+		c.Reason = sopsMayChangeNote
+		return c
+	}
+	if text, err := unifiedDiff(before, after); err == nil {
+		c.Diff = text
 	}
 	return c
 }
@@ -97,7 +131,7 @@ func keyView(obj *unstructured.Unstructured) *unstructured.Unstructured {
 	v := &unstructured.Unstructured{Object: map[string]any{}}
 	if isSecret(obj) {
 		data := map[string]any{}
-		for _, k := range slices.Sorted(maps.Keys(secretValues(obj))) {
+		for _, k := range slices.Sorted(maps.Keys(withoutSOPSEnvKeys(secretValues(obj)))) {
 			data[k] = maskValue
 		}
 		v.Object["data"] = data

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/kustomize"
@@ -29,6 +30,86 @@ type substitution struct {
 	// secretValues are values that came from Secrets; they are masked in
 	// every output.
 	secretValues []string
+	// stale holds secret values that only the live Kustomization's spec
+	// substitutes; live reads the live objects to find where they sit.
+	stale valueMasker
+	live  client.Reader
+}
+
+// loadSubstitution resolves ks's spec.postBuild with the variables as they
+// will be once the builds diffed before it in the run apply (see
+// builtObjects), noting in the run where a value cannot be known. It also
+// collects the secret values of the live Kustomization's spec (its last
+// apply may have substituted Secrets that the new spec no longer reads):
+// they are scrubbed, and masked where the live objects hold them.
+func (r *run) loadSubstitution(ctx context.Context, ks *kustomizev1.Kustomization) (*substitution, error) {
+	reader := &variableReader{Client: r.d.Client, built: r.built}
+	subst, err := loadSubstitution(ctx, reader, ks, r.secrets)
+	r.notes[keyOf(ks)] = append(r.notes[keyOf(ks)], reader.notes...)
+	if err != nil {
+		return nil, err
+	}
+	stale := r.staleSecretValues(ctx, ks, subst)
+	if len(stale) == 0 {
+		return subst, nil
+	}
+	r.secrets.add(stale...)
+	if subst == nil {
+		subst = &substitution{}
+	}
+	subst.stale, subst.live = valueMasker{values: stale}, r.d.Client
+	return subst, nil
+}
+
+// staleSecretValues returns the values that the live Kustomization's
+// postBuild substituted from Secrets and that the new substitution does not:
+// a pull request that drops a substituteFrom Secret together with the ${VAR}
+// it fed leaves the old value in the live objects only.
+func (r *run) staleSecretValues(ctx context.Context, ks *kustomizev1.Kustomization, subst *substitution) []string {
+	live := &kustomizev1.Kustomization{}
+	if err := r.d.Client.Get(ctx, client.ObjectKeyFromObject(ks), live); err != nil {
+		return nil
+	}
+	var out []string
+	for _, v := range secretVariables(ctx, r.d.Client, live) {
+		if subst == nil || !slices.Contains(subst.secretValues, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// secretVariables returns the values that ks's postBuild substitutes from
+// Secrets, as the cluster holds them. Each Secret is read on its own and a
+// missing one is passed over: the values serve masking only.
+func secretVariables(ctx context.Context, c client.Client, ks *kustomizev1.Kustomization) []string {
+	if ks.Spec.PostBuild == nil {
+		return nil
+	}
+	var out []string
+	for _, ref := range ks.Spec.PostBuild.SubstituteFrom {
+		if ref.Kind != "Secret" {
+			continue
+		}
+		one := ks.DeepCopy()
+		ref.Optional = true
+		one.Spec.PostBuild.SubstituteFrom = []kustomizev1.SubstituteReference{ref}
+		u, err := toUnstructured(one)
+		if err != nil {
+			continue
+		}
+		vars, _ := kustomize.LoadVariables(ctx, c, u)
+		for _, v := range vars {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// maskerFor masks, in the objects of the live Kustomization ks, the secret
+// values of its own postBuild and every one the run has seen.
+func (r *run) maskerFor(ctx context.Context, ks *kustomizev1.Kustomization) valueMasker {
+	return r.secrets.masker(secretVariables(ctx, r.d.Client, ks)...)
 }
 
 // loadSubstitution reads spec.postBuild.substituteFrom from the cluster (once)
@@ -102,28 +183,49 @@ func (s *substitution) apply(ctx context.Context, objs []*unstructured.Unstructu
 	if s == nil {
 		return objs, paths, nil
 	}
-	out := make([]*unstructured.Unstructured, len(objs))
-	for i, obj := range objs {
-		subst, err := s.substitute(ctx, s.ks, obj)
-		if err != nil {
-			return nil, nil, fmt.Errorf("post build failed for %s/%s: %w", obj.GetKind(), obj.GetName(), s.safeError(ctx, obj, err))
-		}
-		if subst == nil { // substitution disabled for this object
-			out[i] = obj
-			continue
-		}
-		out[i] = subst
-		if len(s.secretValues) == 0 {
-			continue
-		}
-		// A second pass with markers finds the secret-bearing fields; it
-		// cannot fail where the first pass succeeded but for a marker in a
-		// field the API server would reject, which only hides more.
-		if m, err := s.substitute(ctx, s.marked, obj); err == nil && m != nil {
-			paths[i] = markedPaths(m)
+	out := objs
+	if s.ks.Object != nil {
+		out = make([]*unstructured.Unstructured, len(objs))
+		for i, obj := range objs {
+			subst, err := s.substitute(ctx, s.ks, obj)
+			if err != nil {
+				return nil, nil, fmt.Errorf("post build failed for %s/%s: %w", obj.GetKind(), obj.GetName(), s.safeError(ctx, obj, err))
+			}
+			if subst == nil { // substitution disabled for this object
+				out[i] = obj
+				continue
+			}
+			out[i] = subst
+			if len(s.secretValues) == 0 {
+				continue
+			}
+			// A second pass with markers finds the secret-bearing fields; it
+			// cannot fail where the first pass succeeded but for a marker in a
+			// field the API server would reject, which only hides more.
+			if m, err := s.substitute(ctx, s.marked, obj); err == nil && m != nil {
+				paths[i] = markedPaths(m)
+			}
 		}
 	}
+	s.stalePaths(ctx, out, paths)
 	return out, paths, nil
+}
+
+// stalePaths adds, per object, the fields of the live object that hold a
+// stale secret value (see staleSecretValues); an object that cannot be read
+// keeps the text scrubbing only.
+func (s *substitution) stalePaths(ctx context.Context, objs []*unstructured.Unstructured, paths [][]fieldPath) {
+	if len(s.stale.values) == 0 || s.live == nil {
+		return
+	}
+	for i, obj := range objs {
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(obj.GroupVersionKind())
+		if err := s.live.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
+			continue
+		}
+		paths[i] = append(paths[i], s.stale.paths(live)...)
+	}
 }
 
 // safeError returns a substitution error that cannot echo a secret value:

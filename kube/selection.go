@@ -105,14 +105,16 @@ func NewSelector(build BuildFunc, cacheSize int) *Selector {
 // Select returns exactly the Kustomizations whose output can change, sorted
 // by cluster, namespace and name: those whose build reads a changed file,
 // those whose generated spec.path folder gains or loses a manifest or a
-// kustomization file, those below a changed .sourceignore, and those
-// (existing or new) whose own definition is in a changed file or built
-// differently from the cluster's.
+// kustomization file, those below a changed .sourceignore, those (existing
+// or new) whose own definition is in a changed file or built differently
+// from the cluster's, and those whose postBuild.substituteFrom reads a
+// ConfigMap or Secret that a selected one's build applies.
 func (s *Selector) Select(ctx context.Context, req SelectRequest) ([]Selected, error) {
 	ch := newChangeSet(req.Changes)
 	picked := map[ObjectKey]*Selected{}
 	readers := map[string][]*Entry{} // changed file → candidates whose build reads it
 	built := builtDefinitions{}
+	made := producers{}
 	for _, e := range req.Candidates {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -124,6 +126,7 @@ func (s *Selector) Select(ctx context.Context, req SelectRequest) ([]Selected, e
 		}
 		selectReader(picked, readers, req.Root, ch, e, rs)
 		built.add(e, rs.children)
+		made.add(e, rs.sources)
 	}
 	defs, err := definitions(req.Root, ch.present)
 	if err != nil {
@@ -133,6 +136,7 @@ func (s *Selector) Select(ctx context.Context, req SelectRequest) ([]Selected, e
 		selectDefinition(picked, d, req.Candidates, readers[d.file])
 	}
 	selectBuiltChanges(picked, built, req.Candidates)
+	selectVariableReaders(picked, made, req.Candidates, built)
 	out := make([]Selected, 0, len(picked))
 	for _, sel := range picked {
 		built.fill(sel)
@@ -185,6 +189,7 @@ func (s *Selector) readSet(req SelectRequest, ch changeSet, e *Entry) (*readSet,
 	}
 	rs := rec.readSet()
 	rs.children = childrenIn(e, objs)
+	rs.sources = variableSourcesIn(objs)
 	if req.Commit != "" || req.Base != "" {
 		s.cache.put(key, &cacheItem{set: rs, commit: req.Commit, changed: ch.touched})
 	}

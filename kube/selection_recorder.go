@@ -11,12 +11,13 @@ import (
 )
 
 // readSet is what one build read: files, and folders it listed or walked,
-// as slash-separated paths relative to the source root; and the Flux
-// Kustomizations it built.
+// as slash-separated paths relative to the source root; the Flux
+// Kustomizations it built; and the ConfigMaps and Secrets it built.
 type readSet struct {
 	files    map[string]struct{}
 	dirs     map[string]struct{}
 	children []*kustomizev1.Kustomization
+	sources  []variableSource
 }
 
 // reads reports whether the build read path, or listed a folder holding it.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -24,10 +25,10 @@ import (
 )
 
 type diffOptions struct {
-	namespace, path, kubeconfig, kubeContext, ksFile, output string
-	recursive                                                bool
-	concurrency                                              int
-	timeout                                                  time.Duration
+	namespace, path, root, kubeconfig, kubeContext, ksFile, output string
+	recursive                                                      bool
+	concurrency                                                    int
+	timeout                                                        time.Duration
 }
 
 func newDiffCmd() *cobra.Command {
@@ -50,8 +51,10 @@ would, and compare the result with the cluster using a server-side apply dry-run
 
 The spec (patches, images, postBuild, prune...) comes from the live Kustomization
 NAME, or from --kustomization-file for one that does not exist yet. --path is the
-local folder that corresponds to spec.path; files outside it are read relative
-to the enclosing Git repository, as Flux reads them from the source artifact.
+local folder that corresponds to spec.path; files outside it (bases, components)
+are read relative to the source root, as Flux reads them from the source
+artifact. The root is --root when given, else the enclosing Git checkout, else
+--path minus the Kustomization's spec.path when --path ends with it, else --path.
 
 Exit status: 0 when nothing would change, 1 when something would change,
 2 on any error (each on stderr, naming the object or file).`,
@@ -65,6 +68,7 @@ Exit status: 0 when nothing would change, 1 when something would change,
 	f := cmd.Flags()
 	f.StringVarP(&o.namespace, "namespace", "n", "flux-system", "namespace of the Kustomization")
 	f.StringVar(&o.path, "path", "", "local folder that matches the Kustomization's spec.path (required)")
+	f.StringVar(&o.root, "root", "", "local folder that corresponds to the source's root (default: the Git checkout holding --path, or --path minus spec.path)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	f.StringVar(&o.kubeContext, "context", "", "kubeconfig context (default: the current one)")
 	f.StringVar(&o.ksFile, "kustomization-file", "", "YAML file with the Kustomization, for one not yet in the cluster")
@@ -81,8 +85,7 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
-	root, specPath, err := sourceRoot(o.path)
-	if err != nil {
+	if err := checkFolder("--path", o.path); err != nil {
 		return &codeError{code: exitError, err: err}
 	}
 	cl := kube.LoadCluster(kube.ClusterSpec{Name: o.kubeContext, Kubeconfig: o.kubeconfig, Context: o.kubeContext})
@@ -99,9 +102,13 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
-	ks.Spec.Path = specPath
+	src, err := sourceRoot(o.path, o.root, ks.Spec.Path)
+	if err != nil {
+		return &codeError{code: exitError, err: err}
+	}
+	ks.Spec.Path = src.specPath
 	d := &diff.Differ{Client: c, Concurrency: o.concurrency}
-	rep, err := d.Diff(ctx, diff.Request{Root: root, Kustomization: ks, Recursive: o.recursive, Ignore: sourceIgnore(ctx, c, ks)})
+	rep, err := d.Diff(ctx, diff.Request{Root: src.root, Kustomization: ks, Recursive: o.recursive, Ignore: sourceIgnore(ctx, c, ks)})
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
@@ -110,6 +117,9 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 	}
 	if rep.HasErrors() {
 		printReportErrors(stderr, rep)
+		if src.hint != "" && len(rep.Kustomizations) > 0 && rep.Kustomizations[0].Error != "" {
+			fmt.Fprintln(stderr, "hint: "+src.hint)
+		}
 		return &codeError{code: exitError}
 	}
 	if rep.HasChanges() {
@@ -130,30 +140,70 @@ func renderer(format string) (func(io.Writer, *diff.Report) error, error) {
 	return nil, fmt.Errorf("--output %q: want text, markdown or json", format)
 }
 
-// sourceRoot finds the Git repository that holds dir (the source tree Flux
-// would fetch) and dir's path inside it as spec.path. Outside a repository
-// dir itself is the root.
-func sourceRoot(dir string) (root, specPath string, err error) {
+// source is where the local source tree lies.
+type source struct {
+	// root is the folder that stands for the source's root, and specPath
+	// --path inside it, as spec.path.
+	root, specPath string
+	// hint says how to fix a build that fails because the root was guessed.
+	hint string
+}
+
+// sourceRoot works out the source root for --path (dir): --root (rootFlag)
+// when given; else the Git checkout that holds dir; else dir minus the
+// Kustomization's spec.path when dir ends with it, as the artifact holds
+// spec.path below its root; else dir itself, with a hint for when files
+// outside it are needed.
+func sourceRoot(dir, rootFlag, specPath string) (source, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", "", err
+		return source{}, err
 	}
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return "", "", fmt.Errorf("--path %s: %w", dir, errors.Unwrap(err))
-	}
-	if !fi.IsDir() {
-		return "", "", fmt.Errorf("--path %s: not a folder", dir)
+	if rootFlag != "" {
+		if err := checkFolder("--root", rootFlag); err != nil {
+			return source{}, err
+		}
+		root, err := filepath.Abs(rootFlag)
+		if err != nil {
+			return source{}, err
+		}
+		rel, err := filepath.Rel(root, abs)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return source{}, fmt.Errorf("--path %s is not inside --root %s", dir, rootFlag)
+		}
+		return source{root: root, specPath: "./" + filepath.ToSlash(rel)}, nil
 	}
 	for d := abs; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
 			rel, err := filepath.Rel(d, abs)
-			return d, "./" + filepath.ToSlash(rel), err
+			return source{root: d, specPath: "./" + filepath.ToSlash(rel)}, err
 		}
 		if filepath.Dir(d) == d {
-			return abs, "./", nil
+			break
 		}
 	}
+	clean := strings.Trim(path.Clean("/"+filepath.ToSlash(specPath)), "/")
+	if clean == "" {
+		return source{root: abs, specPath: "./"}, nil
+	}
+	if suffix := string(filepath.Separator) + filepath.FromSlash(clean); strings.HasSuffix(abs, suffix) {
+		return source{root: strings.TrimSuffix(abs, suffix), specPath: "./" + clean}, nil
+	}
+	return source{root: abs, specPath: "./", hint: fmt.Sprintf(
+		"--path %s is not in a Git checkout and does not end with the Kustomization's spec.path %q, so it is taken as the source root and nothing outside it can be read; pass --root DIR, the folder that holds the source's root (spec.path is below it)",
+		dir, specPath)}, nil
+}
+
+// checkFolder checks that the folder given with flag exists.
+func checkFolder(flag, dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", flag, dir, errors.Unwrap(err))
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s %s: not a folder", flag, dir)
+	}
+	return nil
 }
 
 // loadKustomization reads the Kustomization from --kustomization-file or

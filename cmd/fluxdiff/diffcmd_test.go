@@ -161,3 +161,122 @@ func applyDoc(t *testing.T, c client.Client, doc, ksName, ns string) {
 		t.Fatal(err)
 	}
 }
+
+// writeFiles writes files into a fresh folder that is not a Git checkout.
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, body := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestDiffOutsideAGitCheckout: kustomize-controller builds spec.path inside
+// the source artifact, whose root holds the bases and components that
+// spec.path names with "../" (flux diff reads them the same way). Outside a
+// Git checkout the root is --path minus spec.path, or --root.
+func TestDiffOutsideAGitCheckout(t *testing.T) {
+	ns := kubetest.Setup(t)
+	kubeconfig, err := ns.Kubeconfig(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := buildBinary(t)
+	cm := func(name string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: " + ns.Name + "}\ndata: {a: b}\n"
+	}
+	files := map[string]string{
+		"apps/podinfo/kustomization.yaml":     "resources: [../base]\ncomponents: [../../components/extra]\n",
+		"apps/base/kustomization.yaml":        "resources: [cm.yaml]\n",
+		"apps/base/cm.yaml":                   cm("from-base"),
+		"components/extra/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [cm.yaml]\n",
+		"components/extra/cm.yaml":            cm("from-component"),
+	}
+	tree := writeFiles(t, files)
+	elsewhere := writeFiles(t, nil)
+	if err := os.CopyFS(filepath.Join(elsewhere, "podinfo-copy"), os.DirFS(filepath.Join(tree, "apps/podinfo"))); err != nil {
+		t.Fatal(err)
+	}
+	ks := &kustomizev1.Kustomization{
+		ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: ns.Name},
+		Spec: kustomizev1.KustomizationSpec{Interval: metav1.Duration{Duration: time.Minute}, Path: "./apps/podinfo",
+			SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "repo"}},
+	}
+	if err := ns.Client.Create(t.Context(), ks); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"diff", "kustomization", "podinfo", "-n", ns.Name, "--kubeconfig", kubeconfig}
+	wantBuilt := func(t *testing.T, r result) {
+		t.Helper()
+		for _, name := range []string{"from-base", "from-component"} {
+			if !strings.Contains(r.stdout, "ConfigMap/"+ns.Name+"/"+name+" created") {
+				t.Errorf("%s not created; exit %d\nstdout:\n%s\nstderr:\n%s", name, r.code, r.stdout, r.stderr)
+			}
+		}
+		if r.code != 1 {
+			t.Errorf("exit %d, want 1", r.code)
+		}
+	}
+
+	t.Run("--path ending with spec.path: the root is inferred", func(t *testing.T) {
+		wantBuilt(t, runCLI(t, bin, append(base, "--path", filepath.Join(tree, "apps/podinfo"))...))
+	})
+	t.Run("--root names the root", func(t *testing.T) {
+		wantBuilt(t, runCLI(t, bin, append(base, "--path", filepath.Join(tree, "apps/podinfo"), "--root", tree)...))
+	})
+	t.Run("otherwise the failure says to pass --root", func(t *testing.T) {
+		r := runCLI(t, bin, append(base, "--path", filepath.Join(elsewhere, "podinfo-copy"))...)
+		if r.code != 2 || !strings.Contains(r.stderr, "pass --root DIR") || !strings.Contains(r.stderr, `"./apps/podinfo"`) {
+			t.Errorf("exit %d\nstderr:\n%s", r.code, r.stderr)
+		}
+	})
+	t.Run("--path outside --root is refused", func(t *testing.T) {
+		r := runCLI(t, bin, append(base, "--path", filepath.Join(elsewhere, "podinfo-copy"), "--root", tree)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "is not inside --root") {
+			t.Errorf("exit %d\nstderr:\n%s", r.code, r.stderr)
+		}
+	})
+}
+
+func TestSourceRoot(t *testing.T) {
+	tree := writeFiles(t, map[string]string{"apps/podinfo/cm.yaml": "x", "other/cm.yaml": "x"})
+	repo := gitRepo(t, map[string]string{"apps/podinfo/cm.yaml": "x"})
+	tests := []struct {
+		name, dir, root, specPath string
+		want                      source
+		hint                      bool
+	}{
+		{"a Git checkout is the root", filepath.Join(repo, "apps/podinfo"), "", "./whatever",
+			source{root: repo, specPath: "./apps/podinfo"}, false},
+		{"--path minus spec.path", filepath.Join(tree, "apps/podinfo"), "", "./apps/podinfo/",
+			source{root: tree, specPath: "./apps/podinfo"}, false},
+		{"spec.path at the root", filepath.Join(tree, "other"), "", "./",
+			source{root: filepath.Join(tree, "other"), specPath: "./"}, false},
+		{"--root wins", filepath.Join(tree, "apps/podinfo"), tree, "./elsewhere",
+			source{root: tree, specPath: "./apps/podinfo"}, false},
+		{"no way to tell", filepath.Join(tree, "other"), "", "./apps/other",
+			source{root: filepath.Join(tree, "other"), specPath: "./"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := sourceRoot(tt.dir, tt.root, tt.specPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (got.hint != "") != tt.hint {
+				t.Errorf("hint %q, want one: %v", got.hint, tt.hint)
+			}
+			got.hint = ""
+			if got != tt.want {
+				t.Errorf("sourceRoot = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
