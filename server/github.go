@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/fluxdiff/fluxdiff/diff"
 	"github.com/fluxdiff/fluxdiff/githubapp"
@@ -22,7 +23,7 @@ type GitHubDispatcher struct {
 func (d GitHubDispatcher) DiffPR(ctx context.Context, r githubapp.DiffRequest) error {
 	_, err := d.Queue.EnqueuePRDiff(ctx, queue.PRDiffArgs{
 		InstallationID: r.InstallationID, Repo: r.Repo, PR: r.PR, HeadSHA: r.HeadSHA, DeliveryID: r.DeliveryID,
-		Trigger: r.Trigger, RequestedBy: r.RequestedBy,
+		Trigger: r.Trigger, RequestedBy: r.RequestedBy, Rerun: !strings.HasPrefix(r.Trigger, "pull_request."),
 		Only: queue.Filter{Kustomization: r.Filter.Kustomization, Namespace: r.Filter.Namespace, Cluster: r.Filter.Cluster},
 	})
 	return err

@@ -61,7 +61,10 @@ func (p *Pipeline) diffTargets(ctx context.Context, job queue.PRJob, root string
 	return dedupeNested(out), notes
 }
 
-// diffCluster diffs the targets of one cluster, one after another.
+// diffCluster diffs the targets of one cluster in one run of the engine per
+// GitRepository ignore rules (usually one), so that the engine orders them
+// as kustomize-controller applies them and each sees the Namespaces, CRDs
+// and variables that the builds before it change.
 func (p *Pipeline) diffCluster(ctx context.Context, job queue.PRJob, cl *kube.Cluster, root string, ts []target) []diff.KustomizationReport {
 	if job.Clusters != nil {
 		release, err := job.Clusters.Acquire(ctx, cl.Name)
@@ -82,43 +85,65 @@ func (p *Pipeline) diffCluster(ctx context.Context, job queue.PRJob, cl *kube.Cl
 		return errorRows(cl.Name, ts, "cluster "+cl.Name+" is unreachable: "+err.Error())
 	}
 	var out []diff.KustomizationReport
-	for _, t := range ts {
-		out = append(out, p.diffOne(ctx, c, cl.Name, root, t)...)
+	for _, group := range byIgnore(ts) {
+		out = append(out, p.diffGroup(ctx, c, cl.Name, root, group)...)
 	}
 	return out
 }
 
-// diffOne diffs one Kustomization and the Kustomizations its build holds,
-// with the live Kustomization's status so that prune sees its inventory.
-func (p *Pipeline) diffOne(ctx context.Context, c client.Client, cluster, root string, t target) []diff.KustomizationReport {
-	ks := t.entry.Kustomization
-	if t.definition != nil {
-		ks = t.definition
-	}
-	ks = ks.DeepCopy()
-	var warning string
-	live := &kustomizev1.Kustomization{}
-	switch err := c.Get(ctx, client.ObjectKeyFromObject(ks), live); {
-	case err == nil:
-		ks.Status = live.Status
-	case !apierrors.IsNotFound(err):
-		warning = "cannot read the live Kustomization, so deletions are not shown: " + err.Error()
+// diffGroup diffs targets that share their ignore rules in one engine run,
+// each with its live status so that prune sees its inventory.
+func (p *Pipeline) diffGroup(ctx context.Context, c client.Client, cluster, root string, ts []target) []diff.KustomizationReport {
+	kss := make([]*kustomizev1.Kustomization, 0, len(ts))
+	warnings := map[string]string{}
+	for _, t := range ts {
+		ks := t.entry.Kustomization
+		if t.definition != nil {
+			ks = t.definition
+		}
+		ks = ks.DeepCopy()
+		live := &kustomizev1.Kustomization{}
+		switch err := c.Get(ctx, client.ObjectKeyFromObject(ks), live); {
+		case err == nil:
+			ks.Status = live.Status
+		case !apierrors.IsNotFound(err):
+			warnings[ks.Namespace+"/"+ks.Name] = "cannot read the live Kustomization, so deletions are not shown: " + err.Error()
+		}
+		kss = append(kss, ks)
 	}
 	timeout := p.DiffTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
 	}
-	dctx, cancel := context.WithTimeout(ctx, timeout)
+	dctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(ts)))
 	defer cancel()
 	d := &diff.Differ{Client: c, Cluster: cluster, Concurrency: p.DiffConcurrency}
-	rep, err := d.Diff(dctx, diff.Request{Root: root, Kustomization: ks, Recursive: true, Ignore: t.entry.Ignore})
+	rep, err := d.Diff(dctx, diff.Request{Root: root, Kustomization: kss[0], More: kss[1:], Recursive: true, Ignore: ts[0].entry.Ignore})
 	if err != nil {
-		return errorRows(cluster, []target{t}, fmt.Sprintf("not diffed: %v", err))
+		return errorRows(cluster, ts, fmt.Sprintf("not diffed: %v", err))
 	}
-	if warning != "" && len(rep.Kustomizations) > 0 {
-		rep.Kustomizations[0].Warnings = append(rep.Kustomizations[0].Warnings, warning)
+	for i, k := range rep.Kustomizations {
+		if w, ok := warnings[k.Namespace+"/"+k.Name]; ok && k.Parent == "" {
+			rep.Kustomizations[i].Warnings = append(rep.Kustomizations[i].Warnings, w)
+		}
 	}
 	return rep.Kustomizations
+}
+
+// byIgnore groups ts by their GitRepository's ignore rules, in order.
+func byIgnore(ts []target) [][]target {
+	idx := map[string]int{}
+	var out [][]target
+	for _, t := range ts {
+		i, ok := idx[t.entry.Ignore]
+		if !ok {
+			i = len(out)
+			idx[t.entry.Ignore] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], t)
+	}
+	return out
 }
 
 // errorRows reports ts as not diffed, for the reason why.

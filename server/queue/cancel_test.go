@@ -21,6 +21,7 @@ func TestClosedPullRequestsAndComments(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Run("closing a pull request cancels its queued diff and a reopen diffs it again", func(t *testing.T) { testCancelPR(t, b) })
 			t.Run("a comment is handled once per delivery", func(t *testing.T) { testEnqueueComment(t, b) })
+			t.Run("a re-run of the SHA being diffed queues a new job that supersedes it", func(t *testing.T) { testRerunOfLiveSHA(t, b) })
 		})
 	}
 }
@@ -82,5 +83,30 @@ func testEnqueueComment(t *testing.T, b storetest.Backend) {
 	case got := <-rec.got:
 		t.Errorf("handled a second time: %+v", got)
 	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+func testRerunOfLiveSHA(t *testing.T, b storetest.Backend) {
+	st := openStore(t, b.URL(t))
+	q := newQueue(t, st, testConfig(t), Handlers{}, false)
+	first, err := q.EnqueuePRDiff(t.Context(), prArgs(9, "aaa", "d-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auto, err := q.EnqueuePRDiff(t.Context(), prArgs(9, "aaa", "d-2"))
+	if err != nil || !auto.Duplicate {
+		t.Fatalf("an automatic request for the queued SHA = %+v, %v; want a duplicate", auto, err)
+	}
+	rerun := prArgs(9, "aaa", "d-3")
+	rerun.Rerun, rerun.Trigger = true, "check_run.rerequested"
+	got, err := q.EnqueuePRDiff(t.Context(), rerun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Duplicate || got.JobID == first.JobID || got.Superseded != first.JobID {
+		t.Errorf("re-run = %+v; want a new job superseding %d", got, first.JobID)
+	}
+	if state, err := q.JobState(t.Context(), first.JobID); err != nil || state != "cancelled" {
+		t.Errorf("the superseded job is %q, %v; want cancelled", state, err)
 	}
 }

@@ -60,7 +60,8 @@ func (q *Queue) EnqueuePRDiff(ctx context.Context, args PRDiffArgs) (Enqueued, e
 		if err != nil {
 			return err
 		}
-		if live, err := q.headIsLive(ctx, tx, prev, args.HeadSHA); err != nil || live {
+		live, err := q.headIsLive(ctx, tx, prev, args.HeadSHA)
+		if err != nil || (live && !args.Rerun) {
 			res = Enqueued{JobID: prev.JobID, Duplicate: live}
 			return err
 		}
@@ -72,7 +73,7 @@ func (q *Queue) EnqueuePRDiff(ctx context.Context, args PRDiffArgs) (Enqueued, e
 		if _, err := tx.SetHead(ctx, store.Head{Repo: args.Repo, PR: args.PR, SHA: args.HeadSHA, JobID: ins.Job.ID, Updated: q.cfg.Now()}); err != nil {
 			return err
 		}
-		if prev.JobID != 0 && prev.SHA != args.HeadSHA {
+		if prev.JobID != 0 && (prev.SHA != args.HeadSHA || live) {
 			res.Superseded = prev.JobID
 		}
 		return nil
