@@ -1,6 +1,8 @@
 package deploy_test
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -276,5 +278,42 @@ func TestRemoteHoldsTheIdentityAndATokenButNoWorkload(t *testing.T) {
 	}
 	if len(base) != 0 {
 		t.Errorf("remote lacks %v", base)
+	}
+}
+
+// TestAnOverlayOfYourOwnReplacesTheConfig follows README.md: an
+// installation's own kustomization takes an overlay as its base and
+// replaces config.yaml with configMapGenerator behavior: replace; the
+// Deployment then mounts the replacement.
+func TestAnOverlayOfYourOwnReplacesTheConfig(t *testing.T) {
+	single, err := filepath.Abs("overlays/single")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rel, err := filepath.Rel(dir, single) // kustomize takes no absolute bases
+	if err != nil {
+		t.Fatal(err)
+	}
+	kustomization := "resources:\n  - " + filepath.ToSlash(rel) + "\n" +
+		"configMapGenerator:\n  - name: fluxdiff-config\n    namespace: fluxdiff\n    behavior: replace\n    files:\n      - config.yaml\n"
+	config := "github:\n  privateKeyFile: /etc/fluxdiff/github-app.pem\n  webhookSecretFile: /etc/fluxdiff/webhook-secret\n" +
+		"clusters:\n  - name: management\n  - name: production\n    kubeconfig: /etc/fluxdiff-clusters/production\n"
+	for name, data := range map[string]string{"kustomization.yaml": kustomization, "config.yaml": config} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	objs := build(t, dir)
+	cms := ofKind(objs, "ConfigMap")
+	if len(cms) != 1 {
+		t.Fatalf("%d ConfigMaps, want the replaced one only", len(cms))
+	}
+	if got := cms[0].Object["data"].(map[string]any)["config.yaml"]; got != config {
+		t.Errorf("config.yaml = %q, want the installation's own", got)
+	}
+	d, _ := deployment(t, objs)
+	if got := volume(t, d, "config").Projected.Sources[0].ConfigMap.Name; got != cms[0].GetName() {
+		t.Errorf("the Deployment mounts %s, want %s", got, cms[0].GetName())
 	}
 }
