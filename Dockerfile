@@ -32,6 +32,8 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 RUN mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
+LABEL org.opencontainers.image.source=https://github.com/fluxdiff/fluxdiff \
+      org.opencontainers.image.description="fluxdiff: what merging a pull request would change in each Flux cluster"
 COPY --from=build /out/fluxdiff /usr/local/bin/fluxdiff
 COPY --from=build --chown=65532:65532 /out/data /var/lib/fluxdiff/data
 USER 65532:65532

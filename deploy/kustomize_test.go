@@ -105,7 +105,7 @@ func envVar(c *corev1.Container, name string) *corev1.EnvVar {
 	return nil
 }
 
-func TestBaseWiresConfigSecretsAndDataTogether(t *testing.T) {
+func TestBaseMountsTheFilesConfigYAMLNames(t *testing.T) {
 	objs := build(t, "base")
 	d, c := deployment(t, objs)
 
@@ -160,6 +160,11 @@ func TestBaseWiresConfigSecretsAndDataTogether(t *testing.T) {
 		t.Errorf("FLUXDIFF_GITHUB_APP_ID does not come from the Secret fluxdiff: %+v", e)
 	}
 
+}
+
+func TestBaseRunsHardenedAndExposesOnlyItsHTTPPort(t *testing.T) {
+	objs := build(t, "base")
+	d, c := deployment(t, objs)
 	// The defaults ./data/fluxdiff.db and ./data/sources land on the volume.
 	if got, want := mountPath(t, c, "data"), c.WorkingDir+"/data"; got != want {
 		t.Errorf("data volume at %s, want %s (workingDir + /data)", got, want)
@@ -173,11 +178,11 @@ func TestBaseWiresConfigSecretsAndDataTogether(t *testing.T) {
 	if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
 		t.Error("no memory request or limit")
 	}
-
 	np := convert[networkingv1.NetworkPolicy](t, find(t, objs, "NetworkPolicy", "fluxdiff"))
 	if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].Ports) != 1 || np.Spec.Ingress[0].Ports[0].Port.String() != "http" ||
-		len(np.Spec.Ingress[0].From) != 0 || !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{"Ingress"}) {
-		t.Errorf("NetworkPolicy does not admit exactly the http port: %+v", np.Spec)
+		len(np.Spec.Ingress[0].From) != 0 || !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{"Ingress"}) ||
+		!matches(np.Spec.PodSelector.MatchLabels, d.Spec.Template.Labels) {
+		t.Errorf("NetworkPolicy does not admit exactly the http port of fluxdiff's pods: %+v", np.Spec)
 	}
 	if len(c.Ports) != 1 || c.Ports[0].Name != "http" {
 		t.Errorf("container ports %+v, want just http", c.Ports)

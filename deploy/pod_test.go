@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
 
@@ -51,39 +53,66 @@ func TestDeploymentRunsTheServer(t *testing.T) {
 	}
 	objs := build(t, "overlays/single")
 	d, c := deployment(t, objs)
-	cm := ofKind(objs, "ConfigMap")[0]
 	const webhookSecret = "webhook-secret-canary-9f3a"
 	secret := map[string]string{"github-app-id": "123456", "github-app.pem": rsaKeyPEM(t), "webhook-secret": webhookSecret}
-
 	fs := podFS{root: t.TempDir()}
+	cmd, addr := podCommand(t, fs, objs, secret)
+	logs := startLogged(t, cmd)
+
+	base := "http://" + addr
+	waitUntilServing(t, base+c.LivenessProbe.HTTPGet.Path)
+	for _, tc := range []struct {
+		method, path string
+		want         []int
+	}{
+		{http.MethodGet, c.LivenessProbe.HTTPGet.Path, []int{http.StatusOK}},
+		// No cluster is reachable here (no kubeconfig, not in a pod), which
+		// must not take the pod out of its Service ...
+		{http.MethodGet, c.ReadinessProbe.HTTPGet.Path, []int{http.StatusOK}},
+		// ... while the full report says so.
+		{http.MethodGet, "/readyz", []int{http.StatusServiceUnavailable}},
+		// The App manifests' paths are routes: the configured GitHub App
+		// refuses an unsigned webhook; Slack, not configured, says so.
+		{http.MethodPost, webhookPath, []int{http.StatusUnauthorized, http.StatusBadRequest}},
+		{http.MethodPost, slackCommandsPath, []int{http.StatusServiceUnavailable}},
+		{http.MethodPost, slackInteractionsPath, []int{http.StatusServiceUnavailable}},
+	} {
+		if got := status(t, tc.method, base+tc.path); !slices.Contains(tc.want, got) {
+			t.Errorf("%s %s = %d, want one of %v", tc.method, tc.path, got, tc.want)
+		}
+	}
+
+	stopWithin(t, cmd, time.Duration(*d.Spec.Template.Spec.TerminationGracePeriodSeconds)*time.Second)
+	if _, err := os.Stat(filepath.Join(fs.host(mountPath(t, c, "data")), "fluxdiff.db")); err != nil {
+		t.Errorf("the SQLite store is not on the data volume: %v", err)
+	}
+	out := logs()
+	if !strings.Contains(out, `"msg":"stopped"`) {
+		t.Errorf("no graceful stop logged:\n%s", out)
+	}
+	for _, s := range []string{webhookSecret, "PRIVATE KEY"} {
+		if strings.Contains(out, s) {
+			t.Errorf("the logs contain a secret (%s...)", s[:8])
+		}
+	}
+}
+
+// podCommand prepares the fluxdiff container of the Deployment in objs to
+// run on this machine under fs: its volumes (the projected config volume
+// filled from the ConfigMap and from secret, the others empty), args,
+// working directory and environment, listening on a free local address
+// (returned) instead of the container's port.
+func podCommand(t *testing.T, fs podFS, objs []*unstructured.Unstructured, secret map[string]string) (*exec.Cmd, string) {
+	t.Helper()
+	d, c := deployment(t, objs)
+	cm := ofKind(objs, "ConfigMap")[0]
 	for _, m := range c.VolumeMounts {
 		if err := os.MkdirAll(fs.host(m.MountPath), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	config := volume(t, d, "config").Projected
-	dir := mountPath(t, c, "config")
-	for _, src := range config.Sources {
-		switch {
-		case src.ConfigMap != nil:
-			for _, it := range src.ConfigMap.Items {
-				data := cm.Object["data"].(map[string]any)[it.Key].(string)
-				writeFile(t, fs.host(dir+"/"+it.Path), fs.rewrite(data, c.VolumeMounts))
-			}
-		case src.Secret != nil:
-			for _, it := range src.Secret.Items {
-				v, ok := secret[it.Key]
-				if !ok && (src.Secret.Optional == nil || !*src.Secret.Optional) {
-					t.Fatalf("the Secret lacks the required key %s", it.Key)
-				}
-				if ok {
-					writeFile(t, fs.host(dir+"/"+it.Path), v)
-				}
-			}
-		}
-	}
+	fillConfigVolume(t, fs, c, volume(t, d, "config").Projected, cm, secret)
 
-	addr := freeAddr(t)
 	var cfg struct{ Listen string }
 	if err := yaml.Unmarshal([]byte(cm.Object["data"].(map[string]any)["config.yaml"].(string)), &cfg); err != nil {
 		t.Fatal(err)
@@ -91,9 +120,8 @@ func TestDeploymentRunsTheServer(t *testing.T) {
 	if _, port, _ := net.SplitHostPort(cfg.Listen); port != strconv.Itoa(int(c.Ports[0].ContainerPort)) {
 		t.Errorf("config.yaml listens on %q, the container port is %d", cfg.Listen, c.Ports[0].ContainerPort)
 	}
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TMPDIR=" + fs.host("/tmp"),
-		// The container's port, on a free local one instead.
-		"FLUXDIFF_LISTEN=" + addr}
+	addr := freeAddr(t)
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TMPDIR=" + fs.host("/tmp"), "FLUXDIFF_LISTEN=" + addr}
 	for _, e := range c.Env {
 		v := e.Value
 		if ref := e.ValueFrom; ref != nil {
@@ -110,47 +138,32 @@ func TestDeploymentRunsTheServer(t *testing.T) {
 	}
 	cmd := exec.Command(buildFluxdiff(t), args...)
 	cmd.Dir, cmd.Env = fs.host(c.WorkingDir), env
-	logs := startLogged(t, cmd)
+	return cmd, addr
+}
 
-	base := "http://" + addr
-	waitUntilServing(t, base+c.LivenessProbe.HTTPGet.Path)
-	for _, tc := range []struct {
-		path string
-		want int
-	}{
-		{c.LivenessProbe.HTTPGet.Path, http.StatusOK},
-		// No cluster is reachable here (no kubeconfig, not in a pod), which
-		// must not take the pod out of its Service ...
-		{c.ReadinessProbe.HTTPGet.Path, http.StatusOK},
-		// ... while the full report says so.
-		{"/readyz", http.StatusServiceUnavailable},
-	} {
-		if got := status(t, http.MethodGet, base+tc.path); got != tc.want {
-			t.Errorf("GET %s = %d, want %d", tc.path, got, tc.want)
-		}
-	}
-	// The App manifests' paths are routes: an unsigned webhook is refused by
-	// the configured GitHub App, Slack (not configured here) says so.
-	if got := status(t, http.MethodPost, base+webhookPath); got != http.StatusUnauthorized && got != http.StatusBadRequest {
-		t.Errorf("POST %s unsigned = %d, want 401 or 400 from the configured App", webhookPath, got)
-	}
-	for _, p := range []string{slackCommandsPath, slackInteractionsPath} {
-		if got := status(t, http.MethodPost, base+p); got != http.StatusServiceUnavailable {
-			t.Errorf("POST %s = %d, want 503 (Slack not configured)", p, got)
-		}
-	}
-
-	stopWithin(t, cmd, time.Duration(*d.Spec.Template.Spec.TerminationGracePeriodSeconds)*time.Second)
-	if _, err := os.Stat(filepath.Join(fs.host(mountPath(t, c, "data")), "fluxdiff.db")); err != nil {
-		t.Errorf("the SQLite store is not on the data volume: %v", err)
-	}
-	out := logs()
-	if !strings.Contains(out, `"msg":"stopped"`) {
-		t.Errorf("no graceful stop logged:\n%s", out)
-	}
-	for _, s := range []string{webhookSecret, "PRIVATE KEY"} {
-		if strings.Contains(out, s) {
-			t.Errorf("the logs contain a secret (%s...)", s[:8])
+// fillConfigVolume writes the files the projected volume holds: the
+// ConfigMap's items (container paths in them mapped to fs) and the Secret's,
+// failing t when a required key is missing from secret.
+func fillConfigVolume(t *testing.T, fs podFS, c *corev1.Container, v *corev1.ProjectedVolumeSource, cm *unstructured.Unstructured, secret map[string]string) {
+	t.Helper()
+	dir := mountPath(t, c, "config")
+	for _, src := range v.Sources {
+		switch {
+		case src.ConfigMap != nil:
+			for _, it := range src.ConfigMap.Items {
+				data := cm.Object["data"].(map[string]any)[it.Key].(string)
+				writeFile(t, fs.host(dir+"/"+it.Path), fs.rewrite(data, c.VolumeMounts))
+			}
+		case src.Secret != nil:
+			for _, it := range src.Secret.Items {
+				val, ok := secret[it.Key]
+				if !ok && (src.Secret.Optional == nil || !*src.Secret.Optional) {
+					t.Fatalf("the Secret lacks the required key %s", it.Key)
+				}
+				if ok {
+					writeFile(t, fs.host(dir+"/"+it.Path), val)
+				}
+			}
 		}
 	}
 }
