@@ -58,6 +58,18 @@ type Config struct {
 	// MaxRetryWait is the longest a rate limit may make one request wait
 	// before it fails instead (default 5m).
 	MaxRetryWait time.Duration
+
+	// SourceDir is the directory of the source tree cache (see
+	// NewSourceCache); empty means "fluxdiff-sources" under os.TempDir.
+	SourceDir string
+	// SourceCacheBytes bounds the extracted trees kept in SourceDir
+	// (bytes of file content; DefaultSourceCacheBytes, 2 GiB, when zero).
+	// Trees in use are kept even beyond it.
+	SourceCacheBytes int64
+	// SourceLimits bounds one repository tarball: compressed and
+	// uncompressed bytes, bytes of one file, and entries (see Limits;
+	// zero fields take the defaults: 256 MiB, 512 MiB, 64 MiB, 100,000).
+	SourceLimits Limits
 }
 
 // CommentModeFor returns the comment mode of repo ("owner/name").

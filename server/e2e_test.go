@@ -13,6 +13,7 @@ import (
 
 	"github.com/fluxdiff/fluxdiff/diff"
 	"github.com/fluxdiff/fluxdiff/githubapp/githubtest"
+	"github.com/fluxdiff/fluxdiff/server/servertest"
 )
 
 // TestPullRequestFlowOnFluxExampleRepository runs fluxdiff end to end on
@@ -26,8 +27,8 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 	const podinfo = "apps/base/podinfo/release.yaml"
 
 	t.Run("a change to apps/base/podinfo shows under both clusters in one comment and one check run", func(t *testing.T) {
-		head := w.open(t, pr{number: 1, title: "Bump redis", changes: map[string][]byte{
-			podinfo: replaceIn(t, w.base, podinfo, "tag: 7.0.6", "tag: 7.2.4"),
+		head := w.open(t, servertest.PR{Number: 1, Title: "Bump redis", Changes: map[string][]byte{
+			podinfo: replaceIn(t, w.Base, podinfo, "tag: 7.0.6", "tag: 7.2.4"),
 		}})
 		if code := w.send(t, "pull_request", w.payload(t, "pull_request.opened.1.json", 1, head), webhookSecret); code != http.StatusAccepted {
 			t.Fatalf("webhook answered %d, want 202", code)
@@ -63,7 +64,7 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 
 	t.Run("a change to apps/staging only diffs staging's apps Kustomization", func(t *testing.T) {
 		path := "apps/staging/podinfo-values.yaml"
-		head := w.open(t, pr{number: 2, title: "Staging values", changes: map[string][]byte{path: stagingValues(t, w)}})
+		head := w.open(t, servertest.PR{Number: 2, Title: "Staging values", Changes: map[string][]byte{path: stagingValues(t, w)}})
 		w.send(t, "pull_request", w.payload(t, "pull_request.opened.1.json", 2, head), webhookSecret)
 		w.waitCheck(t, head)
 		if d := cmp.Diff([]string{"staging/flux-system/apps"}, rows(w.lastReport(t, 2))); d != "" {
@@ -73,8 +74,8 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 
 	t.Run("a push updates the same comment in place and completes the new SHA's check run", func(t *testing.T) {
 		before := w.gh.Comments(fleetRepo, 1)
-		head := w.open(t, pr{number: 1, changes: map[string][]byte{
-			podinfo: replaceIn(t, w.base, podinfo, "tag: 7.0.6", "tag: 7.2.5"),
+		head := w.open(t, servertest.PR{Number: 1, Changes: map[string][]byte{
+			podinfo: replaceIn(t, w.Base, podinfo, "tag: 7.0.6", "tag: 7.2.5"),
 		}})
 		w.send(t, "pull_request", w.payload(t, "pull_request.synchronize.1.json", 1, head), webhookSecret)
 		w.waitCheck(t, head)
@@ -88,7 +89,7 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 	})
 
 	t.Run("a pull request touching no Flux path gets a successful check run and no comment", func(t *testing.T) {
-		head := w.open(t, pr{number: 3, title: "Docs", changes: map[string][]byte{"README.md": []byte("# fleet\n")}})
+		head := w.open(t, servertest.PR{Number: 3, Title: "Docs", Changes: map[string][]byte{"README.md": []byte("# fleet\n")}})
 		w.send(t, "pull_request", w.payload(t, "pull_request.opened.1.json", 3, head), webhookSecret)
 		cr := w.waitCheck(t, head)
 		if cr.Conclusion != "success" {
@@ -100,7 +101,7 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 	})
 
 	t.Run("a forged or missing signature is refused with 401 and nothing is queued", func(t *testing.T) {
-		head := w.open(t, pr{number: 4, title: "Forged", changes: map[string][]byte{"README.md": []byte("x\n")}})
+		head := w.open(t, servertest.PR{Number: 4, Title: "Forged", Changes: map[string][]byte{"README.md": []byte("x\n")}})
 		p := w.payload(t, "pull_request.opened.1.json", 4, head)
 		if code := w.send(t, "pull_request", p, "not-the-secret"); code != http.StatusUnauthorized {
 			t.Errorf("forged signature answered %d, want 401", code)
@@ -120,8 +121,8 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 	})
 
 	t.Run("a merge conflict fails the check run and says so in a comment", func(t *testing.T) {
-		head := w.open(t, pr{number: 5, title: "Conflict", mergeable: githubtest.Bool(false), changes: map[string][]byte{
-			podinfo: replaceIn(t, w.base, podinfo, "tag: 7.0.6", "tag: 9"),
+		head := w.open(t, servertest.PR{Number: 5, Title: "Conflict", Mergeable: githubtest.Bool(false), Changes: map[string][]byte{
+			podinfo: replaceIn(t, w.Base, podinfo, "tag: 7.0.6", "tag: 9"),
 		}})
 		w.send(t, "pull_request", w.payload(t, "pull_request.opened.1.json", 5, head), webhookSecret)
 		cr := w.waitCheck(t, head)
@@ -136,8 +137,8 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 
 	t.Run("an object removed from a pruning Kustomization is shown as deleted, from the live inventory", func(t *testing.T) {
 		const k = "apps/base/podinfo/kustomization.yaml"
-		head := w.open(t, pr{number: 6, title: "Drop the HelmRepository", changes: map[string][]byte{
-			k: replaceIn(t, w.base, k, "  - repository.yaml\n", ""),
+		head := w.open(t, servertest.PR{Number: 6, Title: "Drop the HelmRepository", Changes: map[string][]byte{
+			k: replaceIn(t, w.Base, k, "  - repository.yaml\n", ""),
 		}})
 		w.send(t, "pull_request", w.payload(t, "pull_request.opened.1.json", 6, head), webhookSecret)
 		w.waitCheck(t, head)
@@ -193,7 +194,7 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 		if err := w.envs["staging"].Client.Create(t.Context(), sec); err != nil {
 			t.Fatal(err)
 		}
-		head := w.open(t, pr{number: 7, title: "Secrets", changes: secretChanges(t, w, fileCanary)})
+		head := w.open(t, servertest.PR{Number: 7, Title: "Secrets", Changes: secretChanges(t, w, fileCanary)})
 		w.send(t, "pull_request", w.payload(t, "pull_request.opened.1.json", 7, head), webhookSecret)
 		w.waitCheck(t, head)
 		rep := w.lastReport(t, 7)
@@ -213,8 +214,8 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 		if err := w.envs["production"].Stop(); err != nil {
 			t.Fatal(err)
 		}
-		head := w.open(t, pr{number: 1, changes: map[string][]byte{
-			podinfo: replaceIn(t, w.base, podinfo, "tag: 7.0.6", "tag: 7.2.6"),
+		head := w.open(t, servertest.PR{Number: 1, Changes: map[string][]byte{
+			podinfo: replaceIn(t, w.Base, podinfo, "tag: 7.0.6", "tag: 7.2.6"),
 		}})
 		w.send(t, "pull_request", w.payload(t, "pull_request.synchronize.1.json", 1, head), webhookSecret)
 		w.waitCheck(t, head)

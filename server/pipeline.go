@@ -72,14 +72,11 @@ func (p *Pipeline) RunPRDiff(ctx context.Context, job queue.PRJob) (queue.Result
 		log.Warn("cannot mark the check run in progress; diffing anyway", "error", err.Error())
 	}
 	rep := p.newReport(job)
-	pr, err := githubapp.FetchPullRequest(ctx, gh, job.Repo, job.PR, githubapp.FetchOptions{MergePollTimeout: p.MergePollTimeout})
+	pr, err := githubapp.FetchPullRequest(ctx, gh, job.Repo, job.PR, githubapp.FetchOptions{HeadSHA: job.HeadSHA, MergePollTimeout: p.MergePollTimeout})
 	if err != nil {
 		return p.prProblem(job, rep, err)
 	}
 	fillPullRequest(rep, pr)
-	if pr.HeadSHA != job.HeadSHA {
-		return queue.Result{}, fmt.Errorf("%w (head is now %s)", queue.ErrSuperseded, pr.HeadSHA)
-	}
 	hc, err := p.GitHub.InstallationHTTPClient(job.InstallationID)
 	if err != nil {
 		return queue.Result{}, queue.Permanent(err)
@@ -113,6 +110,8 @@ func (p *Pipeline) prProblem(job queue.PRJob, rep *diff.Report, err error) (queu
 		rep.Error = "This pull request has a merge conflict with its base branch, so there is no merge result to diff. " +
 			"Resolve the conflict and push; fluxdiff diffs the new commit."
 		return encodeResult(rep)
+	case errors.Is(err, githubapp.ErrHeadMoved):
+		return queue.Result{}, fmt.Errorf("%w: %w", queue.ErrSuperseded, err)
 	case errors.Is(err, githubapp.ErrClosed):
 		return queue.Result{}, queue.Permanent(err)
 	}

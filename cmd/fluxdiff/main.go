@@ -61,6 +61,6 @@ current kubeconfig context.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newDiffCmd(), newIndexCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newDiffCmd(), newIndexCmd(), newDemoCmd(), newVersionCmd())
 	return root
 }

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fluxdiff/fluxdiff/kube/kubetest"
+	"github.com/fluxdiff/fluxdiff/server/servertest"
+)
+
+func newDemoCmd() *cobra.Command {
+	var keep bool
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole pull request flow locally, with no accounts",
+		Long: `Run fluxdiff's whole pull request flow on this machine, with no accounts and
+no network: two local Kubernetes control planes (staging and production)
+bootstrapped from Flux's official example repository as Flux leaves them, a
+local GitHub stand-in holding that repository, and the real fluxdiff server.
+The demo opens a pull request that changes the shared apps/base/podinfo and a
+staging-only value, sends GitHub's signed webhook, and prints the sticky
+comment and the check run that fluxdiff published.
+
+It needs kube-apiserver and etcd: KUBEBUILDER_ASSETS, or it builds them with
+hack/testbin/build.sh (cached; the first build takes 8-20 minutes on two
+cores). Run it from a fluxdiff checkout.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if err := runDemo(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), keep); err != nil {
+				return &codeError{code: exitError, err: err}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep everything running after the first pull request (Ctrl-C stops it)")
+	return cmd
+}
+
+// demoReporter receives the GitHub stand-in's complaints (a request
+// fluxdiff should not have made) and runs the clean-ups at the end.
+type demoReporter struct {
+	out      io.Writer
+	problems []string
+	cleanups []func()
+}
+
+func (r *demoReporter) Helper() {}
+func (r *demoReporter) Errorf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	r.problems = append(r.problems, msg)
+	fmt.Fprintln(r.out, "github stand-in:", msg)
+}
+func (r *demoReporter) Fatalf(format string, args ...any) { r.Errorf(format, args...) }
+func (r *demoReporter) Cleanup(f func())                  { r.cleanups = append(r.cleanups, f) }
+
+func (r *demoReporter) cleanup() {
+	for i := len(r.cleanups) - 1; i >= 0; i-- {
+		r.cleanups[i]()
+	}
+}
+
+func runDemo(ctx context.Context, out, errOut io.Writer, keep bool) error {
+	start := time.Now()
+	step := func(format string, args ...any) {
+		fmt.Fprintf(out, "[%5.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+	}
+	if err := ensureTestBinaries(ctx, out, errOut); err != nil {
+		return err
+	}
+	rep := &demoReporter{out: errOut}
+	defer rep.cleanup()
+	step("starting two control planes (staging, production) and bootstrapping them from Flux's example repository")
+	fleet, err := servertest.StartFleet(ctx, rep, servertest.ExampleRepo(), "staging", "production")
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "fluxdiff-demo-")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer os.RemoveAll(dir)
+	}
+	srv, err := startDemoServer(ctx, fleet, dir)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	step("fluxdiff serve is up on %s (log: %s)", srv.url, srv.logPath)
+	if err := demoPullRequest(ctx, out, step, fleet, srv); err != nil {
+		return fmt.Errorf("%w (fluxdiff's log: %s)", err, srv.logPath)
+	}
+	if len(rep.problems) > 0 {
+		return fmt.Errorf("the GitHub stand-in refused %d requests (see above)", len(rep.problems))
+	}
+	if keep {
+		printKeep(out, fleet, srv, dir)
+		<-ctx.Done()
+	}
+	return nil
+}
+
+// ensureTestBinaries points KUBEBUILDER_ASSETS at kube-apiserver and etcd,
+// building them with hack/testbin/build.sh when they are missing.
+func ensureTestBinaries(ctx context.Context, out, errOut io.Writer) error {
+	if a := os.Getenv("KUBEBUILDER_ASSETS"); a != "" && isExecutable(filepath.Join(a, "kube-apiserver")) {
+		return nil
+	}
+	script := filepath.Join(servertest.ModuleRoot(), "hack", "testbin", "build.sh")
+	if !isExecutable(script) {
+		return errors.New(kubetest.HowToGetBinaries)
+	}
+	fmt.Fprintln(out, "finding or building kube-apiserver and etcd (cached; a first build takes 8-20 minutes on two cores)...")
+	cmd := exec.CommandContext(ctx, script)
+	cmd.Stderr = errOut
+	b, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("build the test binaries with %s: %w", script, err)
+	}
+	return os.Setenv("KUBEBUILDER_ASSETS", strings.TrimSpace(string(b)))
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/fluxdiff/fluxdiff/server/servertest"
+)
+
+// demoPullRequest opens the demo's pull request on the stand-in: a new
+// redis tag in the shared apps/base/podinfo (both clusters) and one more
+// replica in the staging overlay (staging only). It sends GitHub's signed
+// pull_request.opened delivery and prints what fluxdiff published.
+func demoPullRequest(ctx context.Context, out io.Writer, step func(string, ...any), fleet *servertest.Fleet, srv *demoServer) error {
+	const release, values = "apps/base/podinfo/release.yaml", "apps/staging/podinfo-values.yaml"
+	changes := map[string][]byte{}
+	for path, edit := range map[string][2]string{
+		release: {"tag: 7.0.6", "tag: 7.2.4"},
+		values:  {"  values:\n", "  values:\n    replicaCount: 2\n"},
+	} {
+		s := string(fleet.Base[path])
+		if !strings.Contains(s, edit[0]) {
+			return fmt.Errorf("demo: %s no longer contains %q", path, edit[0])
+		}
+		changes[path] = []byte(strings.Replace(s, edit[0], edit[1], 1))
+	}
+	head := fleet.Open(servertest.PR{Number: 1, Title: "podinfo: redis 7.2.4, two replicas on staging", User: "octocat", Changes: changes})
+	step("opened pull request #1 on %s (head %s): %s and %s", servertest.Repo, head[:7], release, values)
+	payload, err := fleet.Payload("pull_request.opened.1.json", 1, head)
+	if err != nil {
+		return err
+	}
+	code, err := servertest.Send(ctx, srv.url+"/webhooks/github", demoWebhookSecret, "pull_request", "demo-1", payload)
+	if err != nil || code != 202 {
+		return fmt.Errorf("webhook delivery: status %d, %v", code, err)
+	}
+	step("sent the signed pull_request.opened webhook; fluxdiff answered %d and is diffing", code)
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	cr, err := fleet.WaitCheck(wctx, head, "fluxdiff")
+	if err != nil {
+		return err
+	}
+	step("check run %q completed: %s", cr.Name, cr.Conclusion)
+	fmt.Fprintf(out, "\n===== check run: %s =====\n%s\n", cr.Output.Title, cr.Output.Summary)
+	for _, c := range fleet.GitHub.Comments(servertest.Repo, 1) {
+		fmt.Fprintf(out, "\n===== pull request comment by %s =====\n%s\n", c.User, c.Body)
+	}
+	fmt.Fprintln(out, "\n===== Slack =====\nSlack is not configured in the demo yet: fluxdiff posts no Slack message.")
+	return nil
+}
+
+func printKeep(out io.Writer, fleet *servertest.Fleet, srv *demoServer, dir string) {
+	fmt.Fprintf(out, "\nEverything keeps running (Ctrl-C stops it and removes nothing from %s):\n", dir)
+	fmt.Fprintf(out, "  fluxdiff:       %s  (config %s, log %s)\n", srv.url, srv.configPath, srv.logPath)
+	fmt.Fprintf(out, "  GitHub stand-in: %s\n", fleet.GitHub.URL())
+	for _, name := range fleet.Names {
+		fmt.Fprintf(out, "  cluster %-10s kubectl --kubeconfig %s/%s/kubeconfig get kustomizations -A\n", name, dir, name)
+	}
+}
