@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -96,9 +97,20 @@ func statusText(m Message) string {
 		text += " · diffed " + slackDate(t)
 	}
 	if pr := m.Report.PullRequest; pr != nil && pr.RequestedBy != "" {
-		text += " · asked by " + esc(pr.RequestedBy)
+		text += " · asked by " + requester(pr.RequestedBy)
 	}
 	return text
+}
+
+// SlackRequester is the diff.PullRequestInfo.RequestedBy of a report asked
+// for in Slack: "slack:" and the user ID. Render shows it as a mention.
+func SlackRequester(userID string) string { return "slack:" + userID }
+
+func requester(by string) string {
+	if id, ok := strings.CutPrefix(by, "slack:"); ok && id != "" {
+		return "<@" + esc(id) + ">"
+	}
+	return esc(by)
 }
 
 // slackDate shows t in each reader's time zone, with a UTC fallback

@@ -54,6 +54,7 @@ type Server struct {
 	files     []*File
 	responses []Response
 	notIn     map[string]bool
+	groups    map[string][]string
 }
 
 // Request is one request received.
@@ -81,6 +82,7 @@ func Start(r Reporter, opts Options) *Server {
 		c.Handle("/files.getUploadURLExternal", s.recorded(s.authed(s.uploadURL)))
 		c.Handle("/files.completeUploadExternal", s.recorded(s.authed(s.completeUpload)))
 		c.Handle("/files.info", s.recorded(s.authed(s.fileInfo)))
+		c.Handle("/usergroups.users.list", s.recorded(s.authed(s.groupMembers)))
 		c.Handle("/upload/", s.recorded(s.upload))
 		c.Handle("/response/", s.recorded(s.respond))
 	})
