@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -198,8 +199,9 @@ func cleanPath(p string) (string, error) {
 }
 
 // ParseRef parses a --github-ref value: a pull request number ("12",
-// "#12"; digits are always a number, never a branch), a pull request URL (https://HOST/OWNER/REPO/pull/NUMBER, any
-// trailing path such as /files ignored) or a branch name (git
+// "#12"; digits are always a number, never a branch), a pull request URL
+// (https://HOST/OWNER/REPO/pull/NUMBER; a path prefix before OWNER and a
+// trailing path such as /files are ignored) or a branch name (git
 // check-ref-format rules; "refs/heads/" is dropped). Mistakes are
 // *UsageError.
 func ParseRef(raw string) (Ref, error) {
@@ -233,15 +235,17 @@ func parsePRURL(s, raw string) (Ref, error) {
 	if err != nil || u.Host == "" {
 		return Ref{}, usageErr("--github-ref %q is not a valid URL", raw)
 	}
+	// OWNER/REPO/pull/NUMBER, after any path prefix of the host.
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	if len(parts) < 4 || parts[0] == "" || parts[1] == "" || parts[2] != "pull" {
+	i := slices.Index(parts, "pull")
+	if i < 2 || i+1 >= len(parts) || parts[i-2] == "" || parts[i-1] == "" {
 		return Ref{}, usageErr("--github-ref %q is not a pull request URL (https://HOST/OWNER/REPO/pull/NUMBER)", raw)
 	}
-	n, ok := prNumber(parts[3])
+	n, ok := prNumber(parts[i+1])
 	if !ok {
-		return Ref{}, usageErr("--github-ref %q is not a pull request URL: %q is not a pull request number", raw, parts[3])
+		return Ref{}, usageErr("--github-ref %q is not a pull request URL: %q is not a pull request number", raw, parts[i+1])
 	}
-	return Ref{Kind: RefURL, Number: n, Host: strings.ToLower(u.Host), Repo: parts[0] + "/" + parts[1], Raw: raw}, nil
+	return Ref{Kind: RefURL, Number: n, Host: strings.ToLower(u.Host), Repo: parts[i-2] + "/" + parts[i-1], Raw: raw}, nil
 }
 
 // branchProblem returns why b is not a valid branch name under

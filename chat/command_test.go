@@ -30,6 +30,8 @@ func TestParseCommand(t *testing.T) {
 			want: Command{Name: "apps", Namespace: "flux-system", Ref: &Ref{Kind: RefURL, Number: 42, Host: "github.com", Repo: "acme/fleet", Raw: "https://github.com/acme/fleet/pull/42/files"}}},
 		{name: "pull request URL on GitHub Enterprise", text: "ks apps --github-ref https://GHE.example.com/acme/fleet/pull/3",
 			want: Command{Name: "apps", Namespace: "flux-system", Ref: &Ref{Kind: RefURL, Number: 3, Host: "ghe.example.com", Repo: "acme/fleet", Raw: "https://GHE.example.com/acme/fleet/pull/3"}}},
+		{name: "pull request URL under a path prefix", text: "ks apps --github-ref http://127.0.0.1:8080/_web/acme/fleet/pull/3",
+			want: Command{Name: "apps", Namespace: "flux-system", Ref: &Ref{Kind: RefURL, Number: 3, Host: "127.0.0.1:8080", Repo: "acme/fleet", Raw: "http://127.0.0.1:8080/_web/acme/fleet/pull/3"}}},
 		{name: "branch", text: "ks apps --github-ref feature/podinfo-6.5",
 			want: Command{Name: "apps", Namespace: "flux-system", Ref: &Ref{Kind: RefBranch, Branch: "feature/podinfo-6.5", Raw: "feature/podinfo-6.5"}}},
 		{name: "refs/heads/ prefix dropped", text: "ks apps --github-ref refs/heads/main",

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+
 	"github.com/fluxdiff/fluxdiff/chat"
 	"github.com/fluxdiff/fluxdiff/diff"
 	"github.com/fluxdiff/fluxdiff/kube"
@@ -126,6 +128,10 @@ func (s *Slack) diffEntries(ctx context.Context, src source, entries []*kube.Ent
 		return nil, nil, fmt.Errorf("source of %s at %s: %w", src.repo, src.sha, err)
 	}
 	defer tree.Release()
+	defs, err := s.definitions(ctx, src, tree.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
 	var targets []target
 	var rows []diff.KustomizationReport
 	for _, e := range entries {
@@ -133,9 +139,9 @@ func (s *Slack) diffEntries(ctx context.Context, src source, entries []*kube.Ent
 			rows = append(rows, errorRows(e.Cluster, []target{{entry: e}}, e.Reason)...)
 			continue
 		}
-		t := target{entry: e}
+		t := target{entry: e, definition: defs[e.ObjectKey]}
 		if path != "" {
-			t.definition = e.Kustomization.DeepCopy()
+			t.definition = cmp.Or(t.definition, e.Kustomization).DeepCopy()
 			t.definition.Spec.Path = path
 		}
 		targets = append(targets, t)
@@ -151,6 +157,31 @@ func (s *Slack) diffEntries(ctx context.Context, src source, entries []*kube.Ent
 		return nil, nil, err
 	}
 	return append(diffed, rows...), notes, nil
+}
+
+// definitions returns the Kustomizations as a pull request's merge result
+// defines them (a pull request may change a Kustomization's own spec), as
+// the pipeline's selection finds them; none for a branch head, which the
+// cluster's spec describes.
+func (s *Slack) definitions(ctx context.Context, src source, root string) (map[kube.ObjectKey]*kustomizev1.Kustomization, error) {
+	if src.pr == nil {
+		return nil, nil
+	}
+	pr := src.pr
+	picked, err := s.Pipeline.Selector.Select(ctx, kube.SelectRequest{
+		Root: root, Commit: pr.MergeSHA, Base: pr.BaseSHA, Changes: fileChanges(pr.Files),
+		Candidates: s.Pipeline.Watcher.Lookup(pr.BaseRepoURL, pr.BaseRef).Entries,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("select the Kustomizations %s#%d affects: %w", pr.Repo, pr.Number, err)
+	}
+	defs := map[kube.ObjectKey]*kustomizev1.Kustomization{}
+	for _, sel := range picked {
+		if sel.Definition != nil && !sel.New {
+			defs[sel.Entry.ObjectKey] = sel.Definition
+		}
+	}
+	return defs, nil
 }
 
 // saveReport stores rep and returns its ID.

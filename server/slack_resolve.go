@@ -68,13 +68,17 @@ func clusterNames(cls []*kube.Cluster) string {
 }
 
 // closestNames returns up to n "`namespace/name`" of entries (of cluster,
-// when set) nearest to want by edit distance, nearest first; names more
-// than half of want's length away are left out.
+// when set) nearest to want ("namespace/name") by edit distance, nearest
+// first. The distance is the names' (plus one for another namespace) or
+// the whole strings', the smaller; names further than half the wanted
+// name's length (at least 2) are left out.
 func closestNames(want string, entries []*kube.Entry, cluster string, n int) []string {
 	type cand struct {
 		name string
 		d    int
 	}
+	wantNS, wantName, _ := strings.Cut(want, "/")
+	limit := max(2, len([]rune(wantName))/2)
 	seen := map[string]bool{}
 	var cs []cand
 	for _, e := range entries {
@@ -83,9 +87,11 @@ func closestNames(want string, entries []*kube.Entry, cluster string, n int) []s
 			continue
 		}
 		seen[name] = true
-		// The name alone counts most: people mistype names, not namespaces.
-		d := min(editDistance(want, name), editDistance(want[strings.Index(want, "/")+1:], e.Name)+1)
-		if d <= max(2, len(want)/2) {
+		d := editDistance(wantName, e.Name)
+		if e.Namespace != wantNS {
+			d++
+		}
+		if d = min(d, editDistance(want, name)); d <= limit {
 			cs = append(cs, cand{name, d})
 		}
 	}
