@@ -18,6 +18,8 @@ import (
 	"github.com/fluxdiff/fluxdiff/cmd/fluxdiff/internal/config"
 	"github.com/fluxdiff/fluxdiff/kube"
 	"github.com/fluxdiff/fluxdiff/server"
+	"github.com/fluxdiff/fluxdiff/server/queue"
+	"github.com/fluxdiff/fluxdiff/server/store"
 )
 
 func newServeCmd() *cobra.Command {
@@ -61,7 +63,11 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
-	dur, err := openDurable(ctx, cfg, log, gh.handlers)
+	sl, err := newSlack(cfg, log, gh)
+	if err != nil {
+		return &codeError{code: exitError, err: err}
+	}
+	dur, err := openDurable(ctx, cfg, log, func(st *store.Store) queue.Handlers { return sl.handlers(gh.handlers(st), st) })
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
@@ -71,15 +77,21 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	checks = append(checks, dur.check())
 	go gh.verify(ctx, log)
 
+	slackCommands, slackInteractions := sl.routes(dur.queue)
 	srv := server.New(server.Options{
 		Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Checks: checks, Registry: reg,
 		GitHubWebhook: gh.webhook(cfg, log, dur.queue),
+		SlackCommands: slackCommands, SlackInteractions: slackInteractions,
 	})
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return &codeError{code: exitError, err: fmt.Errorf("listen on %s: %w", cfg.Listen, err)}
 	}
-	if err := srv.Serve(ctx, l, cfg.ShutdownTimeout.Duration); err != nil {
+	err = srv.Serve(ctx, l, cfg.ShutdownTimeout.Duration)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout.Duration)
+	defer cancel()
+	sl.wait(wctx)
+	if err != nil {
 		return err
 	}
 	log.Info("stopped")

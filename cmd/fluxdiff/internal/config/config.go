@@ -101,10 +101,31 @@ type Slack struct {
 	BotToken Secret `json:"botToken,omitempty"`
 	// BotTokenFile holds the bot token.
 	BotTokenFile string `json:"botTokenFile,omitempty"`
-	// Channel is the default channel for PR diffs.
+	// Channel is the channel ID ("C…") where every pull request's diff is
+	// posted and updated in place; empty posts none.
 	Channel string `json:"channel,omitempty"`
+	// Channels overrides Channel per repository ("owner/name" → channel
+	// ID; an empty ID posts none for that repository).
+	Channels map[string]string `json:"channels,omitempty"`
+	// Approvers are the Slack user IDs ("U…", "W…") and user group IDs
+	// ("S…") allowed to press Approve PR; empty allows nobody.
+	Approvers []string `json:"approvers,omitempty"`
+	// GitHubLogins maps Slack user IDs to GitHub logins, so that a pull
+	// request's author cannot approve it from Slack.
+	GitHubLogins map[string]string `json:"githubLogins,omitempty"`
+	// ReportTTL is how long a report's buttons keep working (default 720h,
+	// 30 days).
+	ReportTTL Duration `json:"reportTTL,omitempty"`
 	// APIURL overrides Slack's API root (for tests and proxies).
 	APIURL string `json:"apiURL,omitempty"`
+}
+
+// ChannelFor returns the channel for repo's pull request diffs.
+func (s Slack) ChannelFor(repo string) string {
+	if ch, ok := s.Channels[repo]; ok {
+		return ch
+	}
+	return s.Channel
 }
 
 // Enabled reports whether any Slack setting was given.
@@ -272,6 +293,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Diff.Timeout.Duration == 0 {
 		c.Diff.Timeout.Duration = 5 * time.Minute
+	}
+	if c.Slack.ReportTTL.Duration == 0 {
+		c.Slack.ReportTTL.Duration = 30 * 24 * time.Hour
 	}
 }
 

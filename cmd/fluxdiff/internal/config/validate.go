@@ -133,7 +133,7 @@ func (s Slack) validate() []error {
 	if s.BotToken == "" && s.BotTokenFile == "" {
 		problems = append(problems, errors.New("slack.botToken: required when Slack is configured"))
 	}
-	return problems
+	return append(problems, s.validateIDs()...)
 }
 
 func validateClusters(clusters []Cluster) []error {
