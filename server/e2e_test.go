@@ -214,6 +214,24 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 		}
 	})
 
+	t.Run("a diff that fails for good is published as a failure, not left in progress", func(t *testing.T) {
+		// The world's queue makes one attempt; GitHub answers 404 for the
+		// merge commit's tarball.
+		w.gh.FailNext(githubtest.Fault{Method: "GET", Path: "/repos/{owner}/{repo}/tarball/{ref}", Times: 1, Status: http.StatusNotFound,
+			Body: `{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}`})
+		head := w.open(t, servertest.PR{Number: 8, Title: "Unlucky", Changes: map[string][]byte{
+			podinfo: replaceIn(t, w.Base, podinfo, "tag: 7.0.6", "tag: 7.3.0"),
+		}})
+		w.send(t, "pull_request", w.payload(t, "pull_request.opened.1.json", 8, head), webhookSecret)
+		if cr := w.waitCheck(t, head); cr.Conclusion != "failure" {
+			t.Errorf("check run conclusion %q, want failure", cr.Conclusion)
+		}
+		c := w.gh.Comments(fleetRepo, 8)
+		if len(c) != 1 || !strings.Contains(c[0].Body, "could not diff this pull request") {
+			t.Errorf("comments %+v, want one saying the diff failed", c)
+		}
+	})
+
 	t.Run("with one cluster down its rows say so and the other cluster's diff is still published", func(t *testing.T) {
 		w.down["production"].Store(true)
 		head := w.open(t, servertest.PR{Number: 1, Changes: map[string][]byte{

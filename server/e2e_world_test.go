@@ -114,7 +114,7 @@ func (w *world) startServer(t *testing.T, log *slog.Logger, watcher *kube.Watche
 		Refs: server.StoreRefs{Refs: w.st}, Logger: log, MergePollTimeout: 20 * time.Second, DiffTimeout: 2 * time.Minute,
 	}
 	comments := &server.GitHubComments{App: app}
-	q, err := queue.New(t.Context(), w.st, queue.Config{Logger: log, FetchPollInterval: 50 * time.Millisecond, Workers: 2},
+	q, err := queue.New(t.Context(), w.st, queue.Config{Logger: log, FetchPollInterval: 50 * time.Millisecond, Workers: 2, MaxAttempts: 1},
 		queue.Handlers{Runner: pipeline, Publisher: server.GitHubPublisher{App: app}, Comments: comments})
 	if err != nil {
 		t.Fatal(err)

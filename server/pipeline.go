@@ -63,6 +63,20 @@ type Pipeline struct {
 // fix (GitHub or the network failing), or queue.ErrSuperseded when the pull
 // request has moved on.
 func (p *Pipeline) RunPRDiff(ctx context.Context, job queue.PRJob) (queue.Result, error) {
+	res, err := p.run(ctx, job)
+	if err == nil || !job.LastAttempt || ctx.Err() != nil || errors.Is(err, queue.ErrSuperseded) {
+		return res, err
+	}
+	// The queue gives up after this run: publish the failure rather than
+	// leave the check run in progress and the pull request without word.
+	p.logger().Error("diff failed for good; publishing the failure", "repo", job.Repo, "pr", job.PR, "sha", job.HeadSHA, "error", err.Error())
+	rep := p.newReport(job)
+	rep.Error = fmt.Sprintf("fluxdiff could not diff this pull request after %d attempts: %v", job.Attempt, err)
+	return encodeResult(rep)
+}
+
+// run is one attempt of RunPRDiff.
+func (p *Pipeline) run(ctx context.Context, job queue.PRJob) (queue.Result, error) {
 	log := p.logger().With("job_id", job.JobID, "installation_id", job.InstallationID, "repo", job.Repo, "pr", job.PR, "sha", job.HeadSHA)
 	gh, err := p.GitHub.Installation(job.InstallationID)
 	if err != nil {

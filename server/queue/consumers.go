@@ -13,6 +13,10 @@ type PRJob struct {
 	// JobID is the queue's job ID; Attempt counts from 1.
 	JobID   int64
 	Attempt int
+	// LastAttempt is true when a failure of this run is not retried: the
+	// Runner should then report the failure as its result, so that the
+	// pull request is told instead of left waiting.
+	LastAttempt bool
 	// Clusters bounds the work this process does on each cluster at once;
 	// the Runner acquires a slot per cluster it talks to.
 	Clusters *ClusterLimiter

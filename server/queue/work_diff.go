@@ -39,7 +39,7 @@ func (w *diffWorker) Work(ctx context.Context, job *river.Job[PRDiffArgs]) error
 	if err := w.checkLatest(ctx, a, job.ID); err != nil {
 		return w.fail(log, err)
 	}
-	res, err := w.h.Runner.RunPRDiff(ctx, PRJob{PRDiffArgs: a, JobID: job.ID, Attempt: job.Attempt, Clusters: w.clusters})
+	res, err := w.h.Runner.RunPRDiff(ctx, PRJob{PRDiffArgs: a, JobID: job.ID, Attempt: job.Attempt, LastAttempt: job.Attempt >= job.MaxAttempts, Clusters: w.clusters})
 	if err != nil {
 		return w.fail(log, w.explain(ctx, a, job.ID, err))
 	}
