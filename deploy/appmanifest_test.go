@@ -3,11 +3,15 @@ package deploy_test
 import (
 	"maps"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/fluxdiff/fluxdiff/githubapp/githubtest"
 )
 
 // githubAppManifest is the shape GitHub's "register a GitHub App from a
@@ -191,5 +195,28 @@ func checkHTTPS(t *testing.T, field, s string) {
 	t.Helper()
 	if u := mustURL(t, s); u.Scheme != "https" || u.Host == "" {
 		t.Errorf("%s = %q: want an https URL", field, s)
+	}
+}
+
+// TestGitHubAppPermissionsAreExactlyWhatTheEndToEndTestsNeeded joins the
+// GitHub routes the two end-to-end tests called (each records them, and
+// fails when its calls and its record differ) and requires the manifest's
+// permissions to be exactly what those routes need: every route covered,
+// and no permission that could be lowered with all of them still covered
+// (Metadata read is mandatory for every App). The permission of each route
+// is githubtest's table, from GitHub's "Permissions required for GitHub
+// Apps".
+func TestGitHubAppPermissionsAreExactlyWhatTheEndToEndTestsNeeded(t *testing.T) {
+	var routes []string
+	for _, f := range []string{"../server/testdata/github-routes.txt", "../server/internal/slacke2e/testdata/github-routes.txt"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes = append(routes, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+	}
+	routes = slices.Compact(slices.Sorted(slices.Values(routes)))
+	if err := githubtest.CheckPermissions(readGitHubAppManifest(t).DefaultPermissions, routes); err != nil {
+		t.Error(err)
 	}
 }

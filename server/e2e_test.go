@@ -259,6 +259,23 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 			t.Errorf("the comment does not show staging's diff of the push")
 		}
 	})
+
+	// The routes called are recorded in testdata/github-routes.txt, which
+	// deploy's manifest test joins with the Slack end-to-end test's to
+	// require exactly the App permissions they need.
+	t.Run("every GitHub request is allowed by the App manifest's permissions, and the routes are recorded", func(t *testing.T) {
+		routes := githubtest.Routes(w.gh.Requests())
+		granted, err := githubtest.AppManifestPermissions("../deploy/github-app.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := githubtest.CheckCovered(granted, routes); err != nil {
+			t.Error(err)
+		}
+		if err := githubtest.CheckRoutesFile("testdata/github-routes.txt", routes); err != nil {
+			t.Error(err)
+		}
+	})
 }
 
 func ids(cs []githubtest.Comment) []int64 {

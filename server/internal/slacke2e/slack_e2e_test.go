@@ -13,6 +13,7 @@ import (
 
 	"github.com/fluxdiff/fluxdiff/chat"
 	"github.com/fluxdiff/fluxdiff/chat/chattest"
+	"github.com/fluxdiff/fluxdiff/githubapp/githubtest"
 	"github.com/fluxdiff/fluxdiff/server/servertest"
 )
 
@@ -228,6 +229,23 @@ func TestSlackOnFluxExampleRepository(t *testing.T) {
 		}
 		for _, r := range w.sl.Leaks(canaries...) {
 			t.Errorf("%s %s sends a secret value to Slack", r.Method, r.Path)
+		}
+	})
+
+	// The routes called are recorded in testdata/github-routes.txt, which
+	// deploy's manifest test joins with the GitHub end-to-end test's to
+	// require exactly the App permissions they need.
+	t.Run("every GitHub request is allowed by the App manifest's permissions, and the routes are recorded", func(t *testing.T) {
+		routes := githubtest.Routes(w.gh.Requests())
+		granted, err := githubtest.AppManifestPermissions("../../../deploy/github-app.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := githubtest.CheckCovered(granted, routes); err != nil {
+			t.Error(err)
+		}
+		if err := githubtest.CheckRoutesFile("testdata/github-routes.txt", routes); err != nil {
+			t.Error(err)
 		}
 	})
 }

@@ -10,38 +10,39 @@ import (
 const EnvPrefix = "FLUXDIFF_"
 
 // envVars maps each FLUXDIFF_* variable (without the prefix) to the setting
-// it overrides.
+// it overrides, named by its dotted key in the YAML file.
 var envVars = []struct {
 	name string
+	key  string
 	set  func(c *Config, v string) error
 }{
-	{"LISTEN", func(c *Config, v string) error { c.Listen = v; return nil }},
-	{"LOG_LEVEL", func(c *Config, v string) error { c.LogLevel = v; return nil }},
-	{"SHUTDOWN_TIMEOUT", func(c *Config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
-	{"GITHUB_APP_ID", func(c *Config, v string) error { return setInt64(&c.GitHub.AppID, v) }},
-	{"GITHUB_PRIVATE_KEY", func(c *Config, v string) error { c.GitHub.PrivateKey = Secret(v); return nil }},
-	{"GITHUB_PRIVATE_KEY_FILE", func(c *Config, v string) error { c.GitHub.PrivateKeyFile = v; return nil }},
-	{"GITHUB_WEBHOOK_SECRET", func(c *Config, v string) error { c.GitHub.WebhookSecret = Secret(v); return nil }},
-	{"GITHUB_WEBHOOK_SECRET_FILE", func(c *Config, v string) error { c.GitHub.WebhookSecretFile = v; return nil }},
-	{"GITHUB_BASE_URL", func(c *Config, v string) error { c.GitHub.BaseURL = v; return nil }},
-	{"GITHUB_SKIP_DRAFTS", func(c *Config, v string) error { return setBool(&c.GitHub.SkipDrafts, v) }},
-	{"GITHUB_ALLOW_FORKS", func(c *Config, v string) error { return setBool(&c.GitHub.AllowForks, v) }},
-	{"GITHUB_COMMENT_MODE", func(c *Config, v string) error { c.GitHub.CommentMode = v; return nil }},
-	{"GITHUB_CHANGES_CONCLUSION", func(c *Config, v string) error { c.GitHub.ChangesConclusion = v; return nil }},
-	{"SOURCE_DIR", func(c *Config, v string) error { c.Source.Dir = v; return nil }},
-	{"SLACK_SIGNING_SECRET", func(c *Config, v string) error { c.Slack.SigningSecret = Secret(v); return nil }},
-	{"SLACK_SIGNING_SECRET_FILE", func(c *Config, v string) error { c.Slack.SigningSecretFile = v; return nil }},
-	{"SLACK_BOT_TOKEN", func(c *Config, v string) error { c.Slack.BotToken = Secret(v); return nil }},
-	{"SLACK_BOT_TOKEN_FILE", func(c *Config, v string) error { c.Slack.BotTokenFile = v; return nil }},
-	{"SLACK_CHANNEL", func(c *Config, v string) error { c.Slack.Channel = v; return nil }},
-	{"SLACK_APPROVERS", func(c *Config, v string) error { c.Slack.Approvers = splitList(v); return nil }},
-	{"SLACK_REPORT_TTL", func(c *Config, v string) error { return setDuration(&c.Slack.ReportTTL, v) }},
-	{"SLACK_API_URL", func(c *Config, v string) error { c.Slack.APIURL = v; return nil }},
-	{"STORE_URL", func(c *Config, v string) error { c.Store.URL = v; return nil }},
-	{"QUEUE_WORKERS", func(c *Config, v string) error { return setInt(&c.Queue.Workers, v) }},
-	{"QUEUE_CLUSTER_CONCURRENCY", func(c *Config, v string) error { return setInt(&c.Queue.ClusterConcurrency, v) }},
-	{"DIFF_CONCURRENCY", func(c *Config, v string) error { return setInt(&c.Diff.Concurrency, v) }},
-	{"DIFF_TIMEOUT", func(c *Config, v string) error { return setDuration(&c.Diff.Timeout, v) }},
+	{"LISTEN", "listen", func(c *Config, v string) error { c.Listen = v; return nil }},
+	{"LOG_LEVEL", "logLevel", func(c *Config, v string) error { c.LogLevel = v; return nil }},
+	{"SHUTDOWN_TIMEOUT", "shutdownTimeout", func(c *Config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
+	{"GITHUB_APP_ID", "github.appID", func(c *Config, v string) error { return setInt64(&c.GitHub.AppID, v) }},
+	{"GITHUB_PRIVATE_KEY", "github.privateKey", func(c *Config, v string) error { c.GitHub.PrivateKey = Secret(v); return nil }},
+	{"GITHUB_PRIVATE_KEY_FILE", "github.privateKeyFile", func(c *Config, v string) error { c.GitHub.PrivateKeyFile = v; return nil }},
+	{"GITHUB_WEBHOOK_SECRET", "github.webhookSecret", func(c *Config, v string) error { c.GitHub.WebhookSecret = Secret(v); return nil }},
+	{"GITHUB_WEBHOOK_SECRET_FILE", "github.webhookSecretFile", func(c *Config, v string) error { c.GitHub.WebhookSecretFile = v; return nil }},
+	{"GITHUB_BASE_URL", "github.baseURL", func(c *Config, v string) error { c.GitHub.BaseURL = v; return nil }},
+	{"GITHUB_SKIP_DRAFTS", "github.skipDrafts", func(c *Config, v string) error { return setBool(&c.GitHub.SkipDrafts, v) }},
+	{"GITHUB_ALLOW_FORKS", "github.allowForks", func(c *Config, v string) error { return setBool(&c.GitHub.AllowForks, v) }},
+	{"GITHUB_COMMENT_MODE", "github.commentMode", func(c *Config, v string) error { c.GitHub.CommentMode = v; return nil }},
+	{"GITHUB_CHANGES_CONCLUSION", "github.changesConclusion", func(c *Config, v string) error { c.GitHub.ChangesConclusion = v; return nil }},
+	{"SOURCE_DIR", "source.dir", func(c *Config, v string) error { c.Source.Dir = v; return nil }},
+	{"SLACK_SIGNING_SECRET", "slack.signingSecret", func(c *Config, v string) error { c.Slack.SigningSecret = Secret(v); return nil }},
+	{"SLACK_SIGNING_SECRET_FILE", "slack.signingSecretFile", func(c *Config, v string) error { c.Slack.SigningSecretFile = v; return nil }},
+	{"SLACK_BOT_TOKEN", "slack.botToken", func(c *Config, v string) error { c.Slack.BotToken = Secret(v); return nil }},
+	{"SLACK_BOT_TOKEN_FILE", "slack.botTokenFile", func(c *Config, v string) error { c.Slack.BotTokenFile = v; return nil }},
+	{"SLACK_CHANNEL", "slack.channel", func(c *Config, v string) error { c.Slack.Channel = v; return nil }},
+	{"SLACK_APPROVERS", "slack.approvers", func(c *Config, v string) error { c.Slack.Approvers = splitList(v); return nil }},
+	{"SLACK_REPORT_TTL", "slack.reportTTL", func(c *Config, v string) error { return setDuration(&c.Slack.ReportTTL, v) }},
+	{"SLACK_API_URL", "slack.apiURL", func(c *Config, v string) error { c.Slack.APIURL = v; return nil }},
+	{"STORE_URL", "store.url", func(c *Config, v string) error { c.Store.URL = v; return nil }},
+	{"QUEUE_WORKERS", "queue.workers", func(c *Config, v string) error { return setInt(&c.Queue.Workers, v) }},
+	{"QUEUE_CLUSTER_CONCURRENCY", "queue.clusterConcurrency", func(c *Config, v string) error { return setInt(&c.Queue.ClusterConcurrency, v) }},
+	{"DIFF_CONCURRENCY", "diff.concurrency", func(c *Config, v string) error { return setInt(&c.Diff.Concurrency, v) }},
+	{"DIFF_TIMEOUT", "diff.timeout", func(c *Config, v string) error { return setDuration(&c.Diff.Timeout, v) }},
 }
 
 // EnvNames lists the supported environment variables, for help text.
@@ -51,6 +52,16 @@ func EnvNames() []string {
 		names[i] = EnvPrefix + e.name
 	}
 	return names
+}
+
+// EnvKeys maps each supported environment variable to the dotted key of
+// the setting it overrides, e.g. "FLUXDIFF_GITHUB_APP_ID" → "github.appID".
+func EnvKeys() map[string]string {
+	keys := make(map[string]string, len(envVars))
+	for _, e := range envVars {
+		keys[EnvPrefix+e.name] = e.key
+	}
+	return keys
 }
 
 func applyEnv(c *Config, lookup func(string) (string, bool)) []error {
