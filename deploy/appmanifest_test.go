@@ -166,7 +166,7 @@ func TestSlackAppManifestDeclaresTheCommandInteractivityAndScopes(t *testing.T) 
 	if m.Settings.SocketModeEnabled {
 		t.Error("socket mode is on: fluxdiff receives Slack's requests over HTTPS")
 	}
-	if diff := cmp.Diff([]string{"chat:write", "commands", "files:write"}, slices.Sorted(slices.Values(m.OAuthConfig.Scopes.Bot))); diff != "" {
+	if diff := cmp.Diff([]string{"chat:write", "commands", "files:write", "usergroups:read"}, slices.Sorted(slices.Values(m.OAuthConfig.Scopes.Bot))); diff != "" {
 		t.Errorf("bot scopes (-want +got):\n%s", diff)
 	}
 	if len(m.OAuthConfig.Scopes.User) != 0 {
