@@ -227,3 +227,24 @@ func TestGitHubBehaviourSettingsAreValidated(t *testing.T) {
 		t.Errorf("a bad boolean was not refused clearly: %v", err)
 	}
 }
+
+func TestGitHubProblemsAreFoundWithoutCredentialsAndWithAnEmptySecretFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte("github:\n  commentMode: loud\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, envMap(nil)); err == nil || !strings.Contains(err.Error(), `github.commentMode: "loud"`) {
+		t.Errorf("a bad comment mode without credentials: %v; want it refused", err)
+	}
+	empty := filepath.Join(dir, "secret")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load("", envMap(map[string]string{
+		"FLUXDIFF_GITHUB_APP_ID": "1", "FLUXDIFF_GITHUB_PRIVATE_KEY": rsaPEM(t), "FLUXDIFF_GITHUB_WEBHOOK_SECRET_FILE": empty,
+	}))
+	if err == nil || !strings.Contains(err.Error(), "github.webhookSecretFile: "+empty+" holds no secret") {
+		t.Errorf("an empty webhook secret file: %v; want it refused", err)
+	}
+}

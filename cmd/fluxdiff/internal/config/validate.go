@@ -64,10 +64,10 @@ func checkListen(addr string) error {
 }
 
 func (g GitHub) validate() []error {
+	problems := g.validateBehaviour()
 	if !g.Enabled() {
-		return nil
+		return problems
 	}
-	var problems []error
 	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
 	if g.AppID <= 0 {
 		add("github.appID: required when GitHub is configured (a positive number)")
@@ -80,14 +80,26 @@ func (g GitHub) validate() []error {
 			add("github private key: %v", err)
 		}
 	}
-	if g.WebhookSecret == "" && g.WebhookSecretFile == "" {
+	switch {
+	case g.WebhookSecret == "" && g.WebhookSecretFile == "":
 		add("github.webhookSecret: required when GitHub is configured")
+	case g.WebhookSecret == "":
+		// An empty secret would make every delivery fail its signature check.
+		add("github.webhookSecretFile: %s holds no secret", g.WebhookSecretFile)
 	}
 	if g.BaseURL != "" {
 		if u, err := url.Parse(g.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			add("github.baseURL: %q is not an http(s) URL", g.BaseURL)
 		}
 	}
+	return problems
+}
+
+// validateBehaviour checks the GitHub settings that do not depend on the
+// App's credentials, so that they are checked even before those are set.
+func (g GitHub) validateBehaviour() []error {
+	var problems []error
+	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
 	modes := map[string]bool{"": true, "auto": true, "summary": true, "manual": true}
 	if !modes[g.CommentMode] {
 		add("github.commentMode: %q is not auto, summary or manual", g.CommentMode)
