@@ -1,6 +1,7 @@
 package githubapp
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,7 +57,34 @@ func NewWebhookHandler(opts WebhookOptions) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.Dispatcher = checkedDispatcher{opts.Dispatcher}
 	return &webhookHandler{opts: opts}
+}
+
+// checkedDispatcher refuses requests that no job could act on (no
+// installation, repository, pull request or head), so that the sender gets
+// 400 at once instead of a job that fails later.
+type checkedDispatcher struct{ next Dispatcher }
+
+func (c checkedDispatcher) DiffPR(ctx context.Context, r DiffRequest) error {
+	if r.InstallationID <= 0 || r.Repo == "" || r.PR <= 0 || r.HeadSHA == "" {
+		return fmt.Errorf("%w: the delivery names no installation, repository, pull request or head SHA", errBadPayload)
+	}
+	return c.next.DiffPR(ctx, r)
+}
+
+func (c checkedDispatcher) CancelPR(ctx context.Context, deliveryID, repo string, pr int) error {
+	if repo == "" || pr <= 0 {
+		return fmt.Errorf("%w: the delivery names no repository or pull request", errBadPayload)
+	}
+	return c.next.CancelPR(ctx, deliveryID, repo, pr)
+}
+
+func (c checkedDispatcher) Comment(ctx context.Context, cmd CommentCommand) error {
+	if cmd.InstallationID <= 0 || cmd.Repo == "" || cmd.PR <= 0 || cmd.CommentID == 0 || cmd.User == "" {
+		return fmt.Errorf("%w: the delivery names no installation, repository, pull request, comment or author", errBadPayload)
+	}
+	return c.next.Comment(ctx, cmd)
 }
 
 type webhookHandler struct {
@@ -139,6 +167,8 @@ func (h *webhookHandler) verify(w http.ResponseWriter, r *http.Request) ([]byte,
 func (h *webhookHandler) route(r *http.Request, d delivery) (outcome, error) {
 	ctx := r.Context()
 	switch d.event {
+	case "":
+		return ignored, fmt.Errorf("%w: no X-GitHub-Event header", errBadPayload)
 	case "pull_request":
 		return h.pullRequest(ctx, d)
 	case "issue_comment":

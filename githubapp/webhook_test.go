@@ -297,3 +297,21 @@ func TestWebhookIgnoresChecksWithoutAppID(t *testing.T) {
 		t.Errorf("status %d with %d calls; want 202 and a check suite not re-run without a known App ID", got, d.calls())
 	}
 }
+
+// A verified delivery that no job could act on is refused at once: without
+// an installation no token can be had, and without X-GitHub-Event nothing
+// says what the payload is.
+func TestWebhookRefusesDeliveriesNoJobCouldActOn(t *testing.T) {
+	d := &recordingDispatcher{}
+	h := newTestHandler(d, nil)
+	noInstallation := payload(t, "pull_request.opened.1", nil) // the recorded example has no installation
+	if got := deliver(t, h, testSecret, "pull_request", noInstallation); got != http.StatusBadRequest {
+		t.Errorf("pull_request without installation: status %d, want 400", got)
+	}
+	if got := deliver(t, h, testSecret, "", payload(t, "pull_request.opened.1", map[string]any{"installation.id": 7})); got != http.StatusBadRequest {
+		t.Errorf("no X-GitHub-Event: status %d, want 400", got)
+	}
+	if d.calls() != 0 {
+		t.Errorf("the dispatcher was called %d times", d.calls())
+	}
+}

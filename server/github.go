@@ -90,7 +90,11 @@ func (g GitHubPublisher) Publish(ctx context.Context, rep store.Report, refs que
 	if r.PullRequest == nil {
 		return queue.Permanent(fmt.Errorf("report %d names no pull request", rep.ID))
 	}
-	return g.App.Publish(ctx, &r, rep.ID, StoreRefs{Refs: refs})
+	err := g.App.Publish(ctx, &r, rep.ID, StoreRefs{Refs: refs})
+	if githubapp.IsPermanent(err) {
+		return queue.Permanent(err)
+	}
+	return err
 }
 
 // StoreRefs adapts the store's published references to githubapp.Refs.

@@ -64,14 +64,20 @@ type Pipeline struct {
 // request has moved on.
 func (p *Pipeline) RunPRDiff(ctx context.Context, job queue.PRJob) (queue.Result, error) {
 	res, err := p.run(ctx, job)
-	if err == nil || !job.LastAttempt || ctx.Err() != nil || errors.Is(err, queue.ErrSuperseded) {
+	if err == nil || ctx.Err() != nil || errors.Is(err, queue.ErrSuperseded) {
+		return res, err
+	}
+	if githubapp.IsPermanent(err) {
+		err = queue.Permanent(err)
+	}
+	if !job.LastAttempt && !queue.IsPermanent(err) {
 		return res, err
 	}
 	// The queue gives up after this run: publish the failure rather than
 	// leave the check run in progress and the pull request without word.
 	p.logger().Error("diff failed for good; publishing the failure", "repo", job.Repo, "pr", job.PR, "sha", job.HeadSHA, "error", err.Error())
 	rep := p.newReport(job)
-	rep.Error = fmt.Sprintf("fluxdiff could not diff this pull request after %d attempts: %v", job.Attempt, err)
+	rep.Error = fmt.Sprintf("fluxdiff could not diff this pull request (attempt %d): %v", job.Attempt, err)
 	return encodeResult(rep)
 }
 
