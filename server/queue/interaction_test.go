@@ -26,9 +26,9 @@ func TestInteractions(t *testing.T) {
 // recordingInteractions records the clicks it runs; run, when set, decides
 // each result.
 type recordingInteractions struct {
-	mu   sync.Mutex
-	got  []InteractionArgs
-	run  func(ctx context.Context, in InteractionArgs) error
+	mu  sync.Mutex
+	got []InteractionArgs
+	run func(ctx context.Context, in InteractionArgs) error
 }
 
 func (r *recordingInteractions) RunInteraction(ctx context.Context, in InteractionArgs) error {
