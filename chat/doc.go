@@ -5,5 +5,5 @@
 //
 // It never imports githubapp, server or server/store: it takes a
 // *diff.Report and the small interfaces declared here (CommandQueue,
-// InteractionRunner), which the server adapts to its queue and store.
+// InteractionQueue), which the server adapts to its durable job queue.
 package chat

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -81,117 +79,48 @@ func writeEphemeral(w http.ResponseWriter, text string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"response_type": slack.ResponseTypeEphemeral, "text": text})
 }
 
-// InteractionRunner acts on a button click. It answers the user itself
-// (Client.Respond, Client.Reply); its error is only logged.
-type InteractionRunner interface {
-	RunInteraction(ctx context.Context, in Interaction) error
-}
-
-// InteractionsOptions configures an InteractionsHandler.
-type InteractionsOptions struct {
-	// Logger receives failures; required.
-	Logger *slog.Logger
-	// Workers bounds the interactions run at once (default 4); a click
-	// beyond it is answered 503 and Slack shows the user an error.
-	Workers int
-	// Timeout bounds one interaction (default 2 minutes).
-	Timeout time.Duration
+// InteractionQueue takes button clicks to act on later (e.g. a durable
+// job queue, so that a click survives a restart). It must return quickly:
+// the handler acknowledges Slack within its 3-second limit. A click Slack
+// sends again (same TeamID and TriggerID) should be queued once.
+type InteractionQueue interface {
+	EnqueueInteraction(ctx context.Context, in Interaction) error
 }
 
 // InteractionsHandler answers POST /slack/interactions (put Verify in
-// front): it acknowledges a click at once, as Slack requires within 3 s,
-// and runs it in the background, at most Workers at a time.
-type InteractionsHandler struct {
-	run  InteractionRunner
-	opts InteractionsOptions
-	sem  chan struct{}
-	wg   sync.WaitGroup
-
-	mu     sync.Mutex
-	closed bool
-}
-
-// NewInteractionsHandler returns the handler; call Wait on shutdown.
-func NewInteractionsHandler(run InteractionRunner, opts InteractionsOptions) *InteractionsHandler {
-	if opts.Workers <= 0 {
-		opts.Workers = 4
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 2 * time.Minute
-	}
-	return &InteractionsHandler{run: run, opts: opts, sem: make(chan struct{}, opts.Workers)}
-}
-
-// ServeHTTP implements http.Handler.
-func (h *InteractionsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	in, err := ParseInteraction([]byte(r.PostForm.Get("payload")))
-	switch {
-	case errors.Is(err, ErrNotOurs):
-		w.WriteHeader(http.StatusOK)
-		return
-	case err != nil:
-		h.opts.Logger.Warn("slack interaction refused", "error", err.Error())
-		http.Error(w, "bad interaction payload", http.StatusBadRequest)
-		return
-	case in.Action == ActionViewPR: // a link button: Slack opens it
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	if !h.start(in) {
-		http.Error(w, "fluxdiff is busy; try again", http.StatusServiceUnavailable)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
-// start runs in in the background if a worker is free.
-func (h *InteractionsHandler) start(in Interaction) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return false
-	}
-	select {
-	case h.sem <- struct{}{}:
-	default:
-		return false
-	}
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		defer func() { <-h.sem }()
-		ctx, cancel := context.WithTimeout(context.Background(), h.opts.Timeout)
-		defer cancel()
-		log := h.opts.Logger.With("action", in.Action, "report_id", in.ReportID, "user_id", in.UserID, "channel_id", in.Message.Channel)
-		defer func() {
-			if p := recover(); p != nil {
-				log.Error("slack interaction panicked", "panic", fmt.Sprint(p))
-			}
-		}()
-		if err := h.run.RunInteraction(ctx, in); err != nil {
-			log.Error("slack interaction failed", "error", err.Error())
+// front): it enqueues a click on a fluxdiff button and acknowledges it
+// with 200, as Slack requires within 3 s (docs.slack.dev, "Handling user
+// interaction"); whoever works the queue acts and answers the user. A
+// click that cannot be queued is answered 503, which Slack shows the user
+// as an error. Other payloads and View PR (a link) are acknowledged and
+// dropped. log receives refusals and enqueue failures.
+func InteractionsHandler(q InteractionQueue, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad form", http.StatusBadRequest)
 			return
 		}
-		log.Info("slack interaction done")
-	}()
-	return true
-}
-
-// Wait refuses new clicks and waits for running ones until ctx ends.
-func (h *InteractionsHandler) Wait(ctx context.Context) error {
-	h.mu.Lock()
-	h.closed = true
-	h.mu.Unlock()
-	done := make(chan struct{})
-	go func() { h.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+		in, err := ParseInteraction([]byte(r.PostForm.Get("payload")))
+		switch {
+		case errors.Is(err, ErrNotOurs):
+			w.WriteHeader(http.StatusOK)
+			return
+		case err != nil:
+			log.Warn("slack interaction refused", "error", err.Error())
+			http.Error(w, "bad interaction payload", http.StatusBadRequest)
+			return
+		case in.Action == ActionViewPR: // a link button: Slack opens it
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), enqueueTimeout)
+		defer cancel()
+		if err := q.EnqueueInteraction(ctx, in); err != nil {
+			log.Error("slack interaction: enqueue failed", "action", in.Action, "report_id", in.ReportID,
+				"user_id", in.UserID, "channel_id", in.Message.Channel, "error", err.Error())
+			http.Error(w, "fluxdiff could not queue this click; try again", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
 }

@@ -154,19 +154,27 @@ func TestCommandsHandlerSaysWhenEnqueueFails(t *testing.T) {
 	}
 }
 
-// blockingRunner records interactions and holds each until release.
-type blockingRunner struct {
-	got     chan Interaction
-	release chan struct{}
+// recordingInteractions keeps the clicks it is given; err fails them.
+type recordingInteractions struct {
+	mu  sync.Mutex
+	got []Interaction
+	err error
 }
 
-func (r *blockingRunner) RunInteraction(ctx context.Context, in Interaction) error {
-	r.got <- in
-	select {
-	case <-r.release:
-	case <-ctx.Done():
+func (q *recordingInteractions) EnqueueInteraction(_ context.Context, in Interaction) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.err != nil {
+		return q.err
 	}
+	q.got = append(q.got, in)
 	return nil
+}
+
+func (q *recordingInteractions) clicks() []Interaction {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]Interaction(nil), q.got...)
 }
 
 func interactionForm(t *testing.T, file string) url.Values {
@@ -174,32 +182,21 @@ func interactionForm(t *testing.T, file string) url.Values {
 }
 
 func TestInteractionsHandler(t *testing.T) {
-	run := &blockingRunner{got: make(chan Interaction, 4), release: make(chan struct{})}
-	h := NewInteractionsHandler(run, InteractionsOptions{Logger: discardLogger(), Workers: 1})
-	srv := verified(t, h)
+	q := &recordingInteractions{}
+	srv := verified(t, InteractionsHandler(q, discardLogger()))
 
-	start := time.Now()
-	if w := post(srv, "/slack/interactions", interactionForm(t, "approve.json"), time.Now()); w.Code != 200 {
-		t.Fatalf("click: %d %s", w.Code, w.Body.String())
-	}
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("acknowledged after %v while the action still runs", took)
-	}
-	select {
-	case in := <-run.got:
-		if in.Action != ActionApprove || in.ReportID != 7 || in.UserID != "U0ADA" {
-			t.Errorf("runner got %+v", in)
+	for _, f := range []string{"approve.json", "ephemeral-post.json"} {
+		if w := post(srv, "/slack/interactions", interactionForm(t, f), time.Now()); w.Code != 200 {
+			t.Fatalf("click %s: %d %s", f, w.Code, w.Body.String())
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the runner was not called")
+	}
+	got := q.clicks()
+	if len(got) != 2 || got[0].Action != ActionApprove || got[0].ReportID != 7 || got[0].TriggerID != "1795680001.1.abcdef" ||
+		len(got[0].Blocks) != 4 || got[1].Action != ActionPostToPR || got[1].ReportID != 42 {
+		t.Fatalf("queued clicks %+v", got)
 	}
 
-	t.Run("a click beyond the workers is answered 503", func(t *testing.T) {
-		if w := post(srv, "/slack/interactions", interactionForm(t, "ephemeral-post.json"), time.Now()); w.Code != http.StatusServiceUnavailable {
-			t.Errorf("status %d, want 503", w.Code)
-		}
-	})
-	t.Run("other apps' buttons and View PR are acknowledged and not run", func(t *testing.T) {
+	t.Run("other apps' buttons and View PR are acknowledged and not queued", func(t *testing.T) {
 		for _, f := range []string{"other-app.json", "view-submission.json"} {
 			if w := post(srv, "/slack/interactions", interactionForm(t, f), time.Now()); w.Code != 200 {
 				t.Errorf("%s: status %d", f, w.Code)
@@ -220,19 +217,15 @@ func TestInteractionsHandler(t *testing.T) {
 			t.Errorf("status %d, want 401", w.Code)
 		}
 	})
-	select {
-	case in := <-run.got:
-		t.Fatalf("the runner was called again with %+v", in)
-	default:
+	if n := len(q.clicks()); n != 2 {
+		t.Errorf("%d clicks queued, want only the first 2", n)
 	}
 
-	close(run.release)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := h.Wait(ctx); err != nil {
-		t.Fatalf("Wait: %v", err)
-	}
-	if w := post(srv, "/slack/interactions", interactionForm(t, "approve.json"), time.Now()); w.Code != http.StatusServiceUnavailable {
-		t.Errorf("after Wait: status %d, want 503", w.Code)
-	}
+	t.Run("a click that cannot be queued is answered 503 without internals", func(t *testing.T) {
+		failing := &recordingInteractions{err: errors.New("store: connection refused")}
+		w := post(verified(t, InteractionsHandler(failing, discardLogger())), "/slack/interactions", interactionForm(t, "approve.json"), time.Now())
+		if w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "connection refused") {
+			t.Errorf("status %d, body %q; want 503 without the error", w.Code, w.Body.String())
+		}
+	})
 }

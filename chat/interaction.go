@@ -31,6 +31,10 @@ type Interaction struct {
 	Blocks []slack.Block
 	// ResponseURL answers the user (Client.Respond).
 	ResponseURL string
+	// TriggerID is unique per click (with TeamID): a de-duplication key
+	// for a request Slack sends again. ActionTS is the click's time as
+	// Slack wrote it ("1795680001.000200").
+	TriggerID, ActionTS string
 }
 
 // ParseInteraction parses the "payload" form value Slack posts to the
@@ -66,6 +70,7 @@ func ParseInteraction(payload []byte) (Interaction, error) {
 		Action: act.ActionID, ReportID: id,
 		UserID: cb.User.ID, UserName: cmp.Or(cb.User.Username, cb.User.Name), TeamID: cb.Team.ID,
 		Blocks: cb.Message.Blocks.BlockSet, ResponseURL: cb.ResponseURL,
+		TriggerID: cb.TriggerID, ActionTS: act.ActionTs,
 	}
 	in.Message.Channel = cb.Container.ChannelID
 	if in.Message.Channel == "" {
@@ -75,4 +80,30 @@ func ParseInteraction(payload []byte) (Interaction, error) {
 		in.Message.TS = cb.Container.MessageTs
 	}
 	return in, nil
+}
+
+// EncodeBlocks writes blocks as the JSON array Slack uses, e.g. to keep an
+// Interaction's Blocks in a queued job; DecodeBlocks reads it back.
+func EncodeBlocks(blocks []slack.Block) (json.RawMessage, error) {
+	if len(blocks) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(slack.Blocks{BlockSet: blocks})
+	if err != nil {
+		return nil, fmt.Errorf("chat: encode blocks: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeBlocks reads a JSON array of Block Kit blocks written by
+// EncodeBlocks or sent by Slack; empty input is no blocks.
+func DecodeBlocks(raw json.RawMessage) ([]slack.Block, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var bs slack.Blocks
+	if err := json.Unmarshal(raw, &bs); err != nil {
+		return nil, fmt.Errorf("chat: decode blocks: %w", err)
+	}
+	return bs.BlockSet, nil
 }

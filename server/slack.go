@@ -36,7 +36,7 @@ type SlackStore interface {
 }
 
 // Slack runs `/flux-diff` commands (it implements queue.CommandRunner) and
-// acts on the report buttons (chat.InteractionRunner). Reports live in the
+// acts on the report buttons (queue.InteractionRunner). Reports live in the
 // store, so buttons work after a restart and on any replica.
 type Slack struct {
 	// Chat posts to Slack.
@@ -87,8 +87,8 @@ func (s *Slack) reportTTL() time.Duration {
 	return s.ReportTTL
 }
 
-// SlackQueue queues `/flux-diff` commands. It implements
-// chat.CommandQueue.
+// SlackQueue queues `/flux-diff` commands and button clicks. It
+// implements chat.CommandQueue and chat.InteractionQueue.
 type SlackQueue struct {
 	Queue *queue.Queue
 }
@@ -102,6 +102,29 @@ func (q SlackQueue) EnqueueCommand(ctx context.Context, req chat.CommandRequest)
 	}
 	_, err := q.Queue.EnqueueCommand(ctx, key, queue.CommandArgs{
 		TeamID: req.TeamID, ChannelID: req.ChannelID, UserID: req.UserID, Text: req.Text, ResponseURL: req.ResponseURL,
+	})
+	return err
+}
+
+// EnqueueInteraction implements chat.InteractionQueue: the click becomes a
+// durable job, so that it is done even if this process stops first. The
+// trigger ID de-duplicates a request Slack sends twice (without one, the
+// action's timestamp and the user do).
+func (q SlackQueue) EnqueueInteraction(ctx context.Context, in chat.Interaction) error {
+	key := ""
+	switch {
+	case in.TriggerID != "":
+		key = "slack:trigger:" + in.TeamID + ":" + in.TriggerID
+	case in.ActionTS != "":
+		key = "slack:action:" + in.TeamID + ":" + in.UserID + ":" + in.ActionTS
+	}
+	blocks, err := chat.EncodeBlocks(in.Blocks)
+	if err != nil {
+		return err
+	}
+	_, err = q.Queue.EnqueueInteraction(ctx, key, queue.InteractionArgs{
+		Action: in.Action, ReportID: in.ReportID, TeamID: in.TeamID, UserID: in.UserID, UserName: in.UserName,
+		ChannelID: in.Message.Channel, MessageTS: in.Message.TS, Blocks: blocks, ResponseURL: in.ResponseURL,
 	})
 	return err
 }

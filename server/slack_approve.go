@@ -71,9 +71,14 @@ func (s *Slack) approve(ctx context.Context, in chat.Interaction, stored store.R
 	}
 	body := fmt.Sprintf("Approved from Slack by %s (Slack user %s) after reviewing fluxdiff report %d of commit %s.",
 		s.slackName(in), in.UserID, stored.ID, pr.HeadSHA)
-	_, _, err = gh.PullRequests.CreateReview(ctx, owner, name, pr.Number, &github.PullRequestReviewRequest{
-		CommitID: github.String(pr.HeadSHA), Body: github.String(body), Event: github.String("APPROVE"),
-	})
+	// A click that runs again (its process stopped mid-way) finds its own
+	// review rather than submitting a second one.
+	done, err := reviewed(ctx, gh, owner, name, pr.Number, pr.HeadSHA, body)
+	if err == nil && !done {
+		_, _, err = gh.PullRequests.CreateReview(ctx, owner, name, pr.Number, &github.PullRequestReviewRequest{
+			CommitID: github.String(pr.HeadSHA), Body: github.String(body), Event: github.String("APPROVE"),
+		})
+	}
 	if err != nil {
 		s.tell(ctx, in.ResponseURL, ":x: GitHub refused the approval: "+githubMessage(err))
 		return fmt.Errorf("approve %s#%d: %w", pr.Repo, pr.Number, err)
@@ -82,6 +87,28 @@ func (s *Slack) approve(ctx context.Context, in chat.Interaction, stored store.R
 		return err
 	}
 	return s.markApproved(ctx, in)
+}
+
+// reviewed reports whether the pull request has an APPROVED review at sha
+// with exactly body: the one this click submitted before. It reads every
+// page of the reviews (GET /repos/{owner}/{repo}/pulls/{n}/reviews).
+func reviewed(ctx context.Context, gh *github.Client, owner, name string, number int, sha, body string) (bool, error) {
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		rvs, res, err := gh.PullRequests.ListReviews(ctx, owner, name, number, opts)
+		if err != nil {
+			return false, fmt.Errorf("reviews of %s/%s#%d: %w", owner, name, number, err)
+		}
+		for _, rv := range rvs {
+			if rv.GetState() == "APPROVED" && strings.EqualFold(rv.GetCommitID(), sha) && rv.GetBody() == body {
+				return true, nil
+			}
+		}
+		if res.NextPage == 0 {
+			return false, nil
+		}
+		opts.Page = res.NextPage
+	}
 }
 
 // markApproved updates the message (or, for an ephemeral one, replaces it

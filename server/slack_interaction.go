@@ -8,13 +8,32 @@ import (
 
 	"github.com/fluxdiff/fluxdiff/chat"
 	"github.com/fluxdiff/fluxdiff/diff"
+	"github.com/fluxdiff/fluxdiff/server/queue"
 	"github.com/fluxdiff/fluxdiff/server/store"
 )
 
-// RunInteraction implements chat.InteractionRunner: Post diff to PR and
+// RunInteraction implements queue.InteractionRunner: Post diff to PR and
 // Approve PR on a stored report. Refusals and failures are answered to the
-// person alone.
-func (s *Slack) RunInteraction(ctx context.Context, in chat.Interaction) error {
+// person alone. A failure is permanent, since the person was told to try
+// again and a retry could repeat what was done, unless ctx ended (the
+// process is stopping): then the click runs again later.
+func (s *Slack) RunInteraction(ctx context.Context, args queue.InteractionArgs) error {
+	blocks, err := chat.DecodeBlocks(args.Blocks)
+	if err != nil {
+		return queue.Permanent(err)
+	}
+	in := chat.Interaction{
+		Action: args.Action, ReportID: args.ReportID, UserID: args.UserID, UserName: args.UserName, TeamID: args.TeamID,
+		Message: chat.MessageRef{Channel: args.ChannelID, TS: args.MessageTS}, Blocks: blocks, ResponseURL: args.ResponseURL,
+	}
+	err = s.runInteraction(ctx, in)
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	return queue.Permanent(err)
+}
+
+func (s *Slack) runInteraction(ctx context.Context, in chat.Interaction) error {
 	stored, rep, err := s.loadReport(ctx, in.ReportID)
 	var ue *userError
 	if errors.As(err, &ue) {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/fluxdiff/fluxdiff/cmd/fluxdiff/internal/config"
@@ -28,10 +26,11 @@ type demoServer struct {
 // cluster, the stand-in's App key and URL) into dir, starts the server
 // with it and waits until it is ready.
 func startDemoServer(ctx context.Context, fleet *servertest.Fleet, dir string) (*demoServer, error) {
-	cfgPath, err := writeDemoConfig(fleet, dir)
+	written, err := servertest.WriteConfig(fleet, dir, servertest.ConfigOptions{WebhookSecret: demoWebhookSecret})
 	if err != nil {
 		return nil, err
 	}
+	cfgPath := written.Path
 	cfg, err := config.Load(cfgPath, nil)
 	if err != nil {
 		return nil, err
@@ -54,38 +53,6 @@ func startDemoServer(ctx context.Context, fleet *servertest.Fleet, dir string) (
 		return nil, fmt.Errorf("%w (log: %s)", err, logPath)
 	}
 	return srv, nil
-}
-
-func writeDemoConfig(fleet *servertest.Fleet, dir string) (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	listen := l.Addr().String()
-	l.Close()
-	keyPath := filepath.Join(dir, "github-app.pem")
-	if err := os.WriteFile(keyPath, fleet.GitHub.PrivateKeyPEM(), 0o600); err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "listen: %q\nlogLevel: info\n", listen)
-	fmt.Fprintf(&b, "github:\n  appID: %d\n  privateKeyFile: %q\n  webhookSecret: %q\n  baseURL: %q\n  mergePollTimeout: 30s\n",
-		fleet.GitHub.AppID(), keyPath, demoWebhookSecret, fleet.GitHub.URL())
-	b.WriteString("clusters:\n")
-	for _, name := range fleet.Names {
-		kdir := filepath.Join(dir, name)
-		if err := os.MkdirAll(kdir, 0o700); err != nil {
-			return "", err
-		}
-		kc, err := fleet.Envs[name].Kubeconfig(kdir)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(&b, "  - name: %s\n    kubeconfig: %q\n    qps: 200\n    burst: 400\n", name, kc)
-	}
-	fmt.Fprintf(&b, "store:\n  url: %q\nsource:\n  dir: %q\n", "sqlite://"+filepath.Join(dir, "fluxdiff.db"), filepath.Join(dir, "sources"))
-	p := filepath.Join(dir, "config.yaml")
-	return p, os.WriteFile(p, []byte(b.String()), 0o600)
 }
 
 // waitReady polls /readyz until it answers 200, the server stops or a

@@ -87,11 +87,7 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return &codeError{code: exitError, err: fmt.Errorf("listen on %s: %w", cfg.Listen, err)}
 	}
-	err = srv.Serve(ctx, l, cfg.ShutdownTimeout.Duration)
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout.Duration)
-	defer cancel()
-	sl.wait(wctx)
-	if err != nil {
+	if err := srv.Serve(ctx, l, cfg.ShutdownTimeout.Duration); err != nil {
 		return err
 	}
 	log.Info("stopped")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 
@@ -16,12 +15,11 @@ import (
 // commands and buttons, and the channel publisher. Nil fields when Slack
 // (or GitHub, which it needs for sources) is not configured.
 type slackSide struct {
-	cfg          config.Slack
-	log          *slog.Logger
-	client       *chat.Client
-	glue         *server.Slack
-	verify       func(http.Handler) http.Handler
-	interactions *chat.InteractionsHandler
+	cfg    config.Slack
+	log    *slog.Logger
+	client *chat.Client
+	glue   *server.Slack
+	verify func(http.Handler) http.Handler
 }
 
 // newSlack builds the Slack side from cfg on top of the GitHub side gh.
@@ -46,18 +44,17 @@ func newSlack(cfg *config.Config, log *slog.Logger, gh *gitHub) (*slackSide, err
 		Approvers: cfg.Slack.Approvers, GitHubLogins: cfg.Slack.GitHubLogins, ReportTTL: cfg.Slack.ReportTTL.Duration,
 		AllowForks: cfg.GitHub.AllowForks, Logger: s.log,
 	}
-	s.interactions = chat.NewInteractionsHandler(s.glue, chat.InteractionsOptions{Logger: s.log})
 	return s, nil
 }
 
-// handlers adds the Slack command runner to h and the channel publisher
-// after GitHub's.
+// handlers adds the Slack command and button runners to h and the channel
+// publisher after GitHub's.
 func (s *slackSide) handlers(h queue.Handlers, st *store.Store) queue.Handlers {
 	if s.glue == nil {
 		return h
 	}
 	s.glue.Store = st
-	h.Commands = s.glue
+	h.Commands, h.Interactions = s.glue, s.glue
 	slackPub := server.SlackPublisher{Chat: s.client, ChannelFor: s.cfg.ChannelFor}
 	if h.Publisher == nil {
 		h.Publisher = slackPub
@@ -73,15 +70,6 @@ func (s *slackSide) routes(q *queue.Queue) (commands, interactions http.Handler)
 	if s.glue == nil {
 		return nil, nil
 	}
-	return s.verify(chat.CommandsHandler(server.SlackQueue{Queue: q}, s.log)), s.verify(s.interactions)
-}
-
-// wait lets button presses in flight finish until ctx ends.
-func (s *slackSide) wait(ctx context.Context) {
-	if s.interactions == nil {
-		return
-	}
-	if err := s.interactions.Wait(ctx); err != nil {
-		s.log.Warn("slack interactions still running at shutdown", "error", err.Error())
-	}
+	sq := server.SlackQueue{Queue: q}
+	return s.verify(chat.CommandsHandler(sq, s.log)), s.verify(chat.InteractionsHandler(sq, s.log))
 }

@@ -62,3 +62,12 @@ type CommandRunner interface {
 type CommentRunner interface {
 	RunComment(ctx context.Context, c CommentArgs) error
 }
+
+// InteractionRunner acts on a button click. It answers the person itself;
+// a Permanent error (e.g. after telling them to try again) ends the job,
+// another is retried. A click that was queued or running when the process
+// stopped runs again after a restart, so the runner should not repeat an
+// effect it already had where that matters.
+type InteractionRunner interface {
+	RunInteraction(ctx context.Context, in InteractionArgs) error
+}

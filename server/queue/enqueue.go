@@ -114,6 +114,22 @@ func (q *Queue) EnqueueCommand(ctx context.Context, dedupKey string, args Comman
 	if err := args.validate(); err != nil {
 		return Enqueued{}, err
 	}
+	return q.insertOnce(ctx, dedupKey, args, "slack command")
+}
+
+// EnqueueInteraction queues a Slack button click. dedupKey (e.g. the
+// click's trigger ID) makes a request Slack sends again add nothing;
+// empty skips de-duplication.
+func (q *Queue) EnqueueInteraction(ctx context.Context, dedupKey string, args InteractionArgs) (Enqueued, error) {
+	if err := args.validate(); err != nil {
+		return Enqueued{}, err
+	}
+	return q.insertOnce(ctx, dedupKey, args, "slack interaction")
+}
+
+// insertOnce inserts args into the command queue unless dedupKey was
+// claimed before; what names the job in errors.
+func (q *Queue) insertOnce(ctx context.Context, dedupKey string, args river.JobArgs, what string) (Enqueued, error) {
 	var res Enqueued
 	err := q.store.InTx(ctx, func(tx *store.Tx) error {
 		res = Enqueued{}
@@ -126,7 +142,7 @@ func (q *Queue) EnqueueCommand(ctx context.Context, dedupKey string, args Comman
 		}
 		ins, err := q.engine.insertTx(ctx, tx, args, &river.InsertOpts{Queue: queueCommand, MaxAttempts: q.cfg.MaxAttempts})
 		if err != nil {
-			return fmt.Errorf("queue: insert slack command: %w", err)
+			return fmt.Errorf("queue: insert %s: %w", what, err)
 		}
 		res.JobID = ins.Job.ID
 		return nil
@@ -148,27 +164,11 @@ func (q *Queue) EnqueueComment(ctx context.Context, args CommentArgs) (Enqueued,
 	if err := args.validate(); err != nil {
 		return Enqueued{}, err
 	}
-	var res Enqueued
-	err := q.store.InTx(ctx, func(tx *store.Tx) error {
-		res = Enqueued{}
-		if args.DeliveryID != "" {
-			claimed, err := q.claim(ctx, tx, store.DeliveryKey(args.DeliveryID))
-			if err != nil || !claimed {
-				res.Duplicate = !claimed
-				return err
-			}
-		}
-		ins, err := q.engine.insertTx(ctx, tx, args, &river.InsertOpts{Queue: queueCommand, MaxAttempts: q.cfg.MaxAttempts})
-		if err != nil {
-			return fmt.Errorf("queue: insert comment of %s#%d: %w", args.Repo, args.PR, err)
-		}
-		res.JobID = ins.Job.ID
-		return nil
-	})
-	if err != nil {
-		return Enqueued{}, err
+	key := ""
+	if args.DeliveryID != "" {
+		key = store.DeliveryKey(args.DeliveryID)
 	}
-	return res, nil
+	return q.insertOnce(ctx, key, args, fmt.Sprintf("comment of %s#%d", args.Repo, args.PR))
 }
 
 // CancelPR cancels the queued or running diff of a closed pull request. It

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -114,6 +115,39 @@ func (CommentArgs) Kind() string { return "github_comment" }
 func (a CommentArgs) validate() error {
 	if a.Repo == "" || a.PR <= 0 || a.CommentID == 0 || a.User == "" {
 		return Permanent(errors.New("invalid comment command: repo, pull request, comment ID and user are required"))
+	}
+	return nil
+}
+
+// InteractionArgs asks to act on a click of a report message's button
+// (Post diff to PR, Approve PR; see InteractionRunner). It carries what
+// the click's payload said, so that the job runs the same after a restart.
+type InteractionArgs struct {
+	// Action is the button's action ID (chat.ActionPostToPR, ...).
+	Action string `json:"action"`
+	// ReportID is the stored report the message shows.
+	ReportID int64 `json:"report_id"`
+	// TeamID, UserID and UserName say who clicked.
+	TeamID   string `json:"team_id"`
+	UserID   string `json:"user_id"`
+	UserName string `json:"user_name,omitempty"`
+	// ChannelID and MessageTS name the message; MessageTS is empty for an
+	// ephemeral one.
+	ChannelID string `json:"channel_id"`
+	MessageTS string `json:"message_ts,omitempty"`
+	// Blocks are the message's Block Kit blocks as Slack sent them (a JSON
+	// array), so that the message can be updated in place.
+	Blocks json.RawMessage `json:"blocks,omitempty"`
+	// ResponseURL is where Slack accepts answers to the user.
+	ResponseURL string `json:"response_url"`
+}
+
+// Kind is the river job kind.
+func (InteractionArgs) Kind() string { return "slack_interaction" }
+
+func (a InteractionArgs) validate() error {
+	if a.Action == "" || a.ReportID <= 0 || a.UserID == "" {
+		return Permanent(errors.New("invalid slack interaction: action, report ID and user are required"))
 	}
 	return nil
 }

@@ -20,6 +20,8 @@ type Handlers struct {
 	Publisher Publisher
 	Commands  CommandRunner
 	Comments  CommentRunner
+	// Interactions acts on Slack button clicks.
+	Interactions InteractionRunner
 }
 
 // Queue enqueues and works fluxdiff's jobs.
@@ -39,6 +41,7 @@ func New(ctx context.Context, st *store.Store, cfg Config, h Handlers) (*Queue, 
 	river.AddWorker(workers, &diffWorker{store: st, h: h, log: cfg.Logger, clusters: NewClusterLimiter(cfg.ClusterConcurrency)})
 	river.AddWorker(workers, &commandWorker{h: h, log: cfg.Logger})
 	river.AddWorker(workers, &commentWorker{h: h, log: cfg.Logger})
+	river.AddWorker(workers, &interactionWorker{h: h, log: cfg.Logger})
 	river.AddWorker(workers, &purgeWorker{store: st, now: cfg.Now, log: cfg.Logger})
 	eng, err := newEngine(ctx, st, &river.Config{
 		Logger:  cfg.Logger.With("component", "river"),

@@ -64,49 +64,13 @@ func (w *world) post(t *testing.T, path string, form url.Values, at time.Time) *
 // status and the response URL given.
 func (w *world) click(t *testing.T, m chattest.Message, action, user string) (int, string) {
 	t.Helper()
-	value := buttonValue(t, m, action)
-	responseURL := w.sl.ResponseURL(m.Channel, m.TS)
-	payload := map[string]any{
-		"type": "block_actions", "api_app_id": "A0FLUXDIFF", "trigger_id": fmt.Sprintf("%d.2.trigger", w.seq.Add(1)),
-		"user":         map[string]any{"id": user, "username": strings.ToLower(user), "name": strings.ToLower(user), "team_id": "T0FLUX"},
-		"team":         map[string]any{"id": "T0FLUX", "domain": "acme"},
-		"container":    map[string]any{"type": "message", "message_ts": m.TS, "channel_id": m.Channel, "is_ephemeral": false},
-		"channel":      map[string]any{"id": m.Channel, "name": "deploys"},
-		"message":      map[string]any{"type": "message", "ts": m.TS, "text": m.Text, "blocks": m.Blocks},
-		"response_url": responseURL,
-		"actions": []any{map[string]any{"action_id": action, "block_id": "fluxdiff_actions", "value": value, "type": "button",
-			"text": map[string]any{"type": "plain_text", "text": action}, "action_ts": fmt.Sprint(time.Now().Unix())}},
-	}
-	raw, err := json.Marshal(payload)
+	raw, responseURL, err := w.sl.Click(m, action, user)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := w.post(t, "/slack/interactions", url.Values{"payload": {string(raw)}}, time.Now())
 	res.Body.Close()
 	return res.StatusCode, responseURL
-}
-
-// buttonValue is the value of button action in m.
-func buttonValue(t *testing.T, m chattest.Message, action string) string {
-	t.Helper()
-	var blocks []struct {
-		Elements []struct {
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-		} `json:"elements"`
-	}
-	if err := json.Unmarshal(m.Blocks, &blocks); err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range blocks {
-		for _, e := range b.Elements {
-			if e.ActionID == action {
-				return e.Value
-			}
-		}
-	}
-	t.Fatalf("message %s has no %s button", m.TS, action)
-	return ""
 }
 
 func hasButton(m chattest.Message, action string) bool {

@@ -112,7 +112,7 @@ func (w *world) start() {
 		Approvers: []string{userAda, userOcto, "S0SRE"}, GitHubLogins: map[string]string{userOcto: "octocat"}, ReportTTL: w.ttl, Logger: log}
 	pub := server.Publishers{server.GitHubPublisher{App: app}, server.SlackPublisher{Chat: client, ChannelFor: func(string) string { return prChannel }}}
 	q, err := queue.New(ctx, w.st, queue.Config{Logger: log, FetchPollInterval: 50 * time.Millisecond, Workers: 2},
-		queue.Handlers{Runner: pipeline, Publisher: pub, Commands: w.glue})
+		queue.Handlers{Runner: pipeline, Publisher: pub, Commands: w.glue, Interactions: w.glue})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,11 +123,11 @@ func (w *world) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts := chat.NewInteractionsHandler(w.glue, chat.InteractionsOptions{Logger: log})
+	sq := server.SlackQueue{Queue: q}
 	hook := githubapp.NewWebhookHandler(githubapp.WebhookOptions{Secret: []byte(webhookSecret), AppID: w.gh.AppID(),
 		Dispatcher: server.GitHubDispatcher{Queue: q}, Logger: log})
 	w.ts = httptest.NewServer(server.New(server.Options{Logger: log, GitHubWebhook: hook,
-		SlackCommands: verify(chat.CommandsHandler(server.SlackQueue{Queue: q}, log)), SlackInteractions: verify(acts)}).Handler())
+		SlackCommands: verify(chat.CommandsHandler(sq, log)), SlackInteractions: verify(chat.InteractionsHandler(sq, log))}).Handler())
 	ts, st := w.ts, w.st
 	var once sync.Once
 	w.stopFn = func() {
@@ -135,7 +135,6 @@ func (w *world) start() {
 			ts.Close()
 			sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer scancel()
-			_ = acts.Wait(sctx)
 			_ = q.Stop(sctx)
 			st.Close()
 			cancel()
