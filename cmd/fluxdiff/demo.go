@@ -77,6 +77,9 @@ func runDemo(ctx context.Context, out, errOut io.Writer, keep bool) error {
 	step := func(format string, args ...any) {
 		fmt.Fprintf(out, "[%5.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
 	}
+	if _, err := os.Stat(servertest.ExampleRepo()); err != nil {
+		return fmt.Errorf("the demo needs the fluxdiff checkout it was built from (its testdata): run `go run ./cmd/fluxdiff demo` in one: %w", err)
+	}
 	if err := ensureTestBinaries(ctx, out, errOut); err != nil {
 		return err
 	}
@@ -94,7 +97,11 @@ func runDemo(ctx context.Context, out, errOut io.Writer, keep bool) error {
 	if !keep {
 		defer os.RemoveAll(dir)
 	}
-	srv, err := startDemoServer(ctx, fleet, dir)
+	// The pull request's author and the repository's owner may comment
+	// "/flux-diff" on the demo's pull requests (--keep).
+	fleet.GitHub.SetPermission(servertest.Repo, "octocat", "write")
+	fleet.GitHub.SetPermission(servertest.Repo, servertest.Owner, "admin")
+	srv, err := startDemoServer(ctx, rep, fleet, dir)
 	if err != nil {
 		return err
 	}
@@ -116,8 +123,12 @@ func runDemo(ctx context.Context, out, errOut io.Writer, keep bool) error {
 // ensureTestBinaries points KUBEBUILDER_ASSETS at kube-apiserver and etcd,
 // building them with hack/testbin/build.sh when they are missing.
 func ensureTestBinaries(ctx context.Context, out, errOut io.Writer) error {
-	if a := os.Getenv("KUBEBUILDER_ASSETS"); a != "" && isExecutable(filepath.Join(a, "kube-apiserver")) {
+	a := os.Getenv("KUBEBUILDER_ASSETS")
+	if a != "" && isExecutable(filepath.Join(a, "kube-apiserver")) && isExecutable(filepath.Join(a, "etcd")) {
 		return nil
+	}
+	if a != "" {
+		fmt.Fprintf(out, "KUBEBUILDER_ASSETS=%s holds no kube-apiserver and etcd; ", a)
 	}
 	script := filepath.Join(servertest.ModuleRoot(), "hack", "testbin", "build.sh")
 	if !isExecutable(script) {

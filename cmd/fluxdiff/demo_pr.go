@@ -49,8 +49,35 @@ func demoPullRequest(ctx context.Context, out io.Writer, step func(string, ...an
 	for _, c := range fleet.GitHub.Comments(servertest.Repo, 1) {
 		fmt.Fprintf(out, "\n===== pull request comment by %s =====\n%s\n", c.User, c.Body)
 	}
-	fmt.Fprintln(out, "\n===== Slack =====\nSlack is not configured in the demo yet: fluxdiff posts no Slack message.")
-	return nil
+	return printSlack(ctx, out, srv)
+}
+
+// printSlack prints the text of the message fluxdiff posted to the Slack
+// stand-in's channel, waiting a little for it: the Slack publisher runs
+// after GitHub's.
+func printSlack(ctx context.Context, out io.Writer, srv *demoServer) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if msgs := srv.slack.Messages(demoChannel); len(msgs) > 0 {
+			fmt.Fprintf(out, "\n===== Slack message in %s (Block Kit, as text; buttons: Post diff to PR, Approve PR, View PR) =====\n", demoChannel)
+			seen := map[string]bool{}
+			for _, t := range msgs[0].BlockTexts() {
+				if !seen[t] { // a button's confirm dialog repeats its texts
+					seen[t] = true
+					fmt.Fprintln(out, t)
+				}
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no Slack message was posted to %s", demoChannel)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func printKeep(out io.Writer, fleet *servertest.Fleet, srv *demoServer, dir string) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/fluxdiff/fluxdiff/chat/chattest"
 	"github.com/fluxdiff/fluxdiff/cmd/fluxdiff/internal/config"
 	"github.com/fluxdiff/fluxdiff/server/servertest"
 )
@@ -16,17 +17,28 @@ import (
 // demoWebhookSecret signs the demo's webhook deliveries.
 const demoWebhookSecret = "fluxdiff-demo-webhook-secret"
 
+// demoChannel is the Slack stand-in's channel for pull request diffs.
+const demoChannel = "C0FLUXDEMO"
+
 // demoServer is `fluxdiff serve` running in this process for the demo.
 type demoServer struct {
 	url, logPath, configPath string
-	stop                     func()
+	// slack is the Slack stand-in fluxdiff posts to.
+	slack *chattest.Server
+	stop  func()
 }
 
 // startDemoServer writes a configuration for fleet (a kubeconfig per
 // cluster, the stand-in's App key and URL) into dir, starts the server
 // with it and waits until it is ready.
-func startDemoServer(ctx context.Context, fleet *servertest.Fleet, dir string) (*demoServer, error) {
-	written, err := servertest.WriteConfig(fleet, dir, servertest.ConfigOptions{WebhookSecret: demoWebhookSecret})
+func startDemoServer(ctx context.Context, rep *demoReporter, fleet *servertest.Fleet, dir string) (*demoServer, error) {
+	sl := chattest.Start(rep, chattest.Options{})
+	written, err := servertest.WriteConfig(fleet, dir, servertest.ConfigOptions{
+		WebhookSecret: demoWebhookSecret,
+		Slack: &servertest.SlackConfig{
+			APIURL: sl.APIURL(), SigningSecret: "fluxdiff-demo-slack-signing-secret", BotToken: sl.Token(), Channel: demoChannel,
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +55,7 @@ func startDemoServer(ctx context.Context, fleet *servertest.Fleet, dir string) (
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- runServe(sctx, cfg, newLogger(logFile, "info")) }()
-	srv := &demoServer{url: "http://" + cfg.Listen, logPath: logPath, configPath: cfgPath, stop: func() {
+	srv := &demoServer{url: "http://" + cfg.Listen, logPath: logPath, configPath: cfgPath, slack: sl, stop: func() {
 		cancel()
 		<-done
 		logFile.Close()

@@ -64,7 +64,7 @@ type Fleet struct {
 // r.Cleanup. kubetest.ErrNoBinaries means the API server binaries are
 // missing.
 func StartFleet(ctx context.Context, r githubtest.Reporter, repoDir string, clusters ...string) (*Fleet, error) {
-	gh, err := githubtest.Start(r, githubtest.Options{})
+	gh, err := githubtest.Start(r, githubtest.Options{SpecPath: filepath.Join(ModuleRoot(), filepath.FromSlash(githubtest.SpecFile))})
 	if err != nil {
 		return nil, err
 	}
