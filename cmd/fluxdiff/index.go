@@ -124,6 +124,10 @@ func runIndex(ctx context.Context, out io.Writer, clusters []*kube.Cluster, opts
 	if err != nil {
 		return err
 	}
+	if opts.repo != "" && len(rep.Kustomizations) == 0 && opts.output != "json" {
+		fmt.Fprintf(out, "No Kustomization reads %s (normalized: %s). --repo takes the repository's URL as a GitRepository names it, e.g. https://github.com/owner/name; `fluxdiff index` without --repo lists every one.\n",
+			opts.repo, kube.NormalizeRepoURL(opts.repo))
+	}
 	var down []string
 	for _, s := range rep.Clusters {
 		if !s.OK() {
