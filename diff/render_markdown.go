@@ -19,7 +19,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		if k.Error != "" {
 			// The error may quote repository content: a code block keeps it
 			// from being read as Markdown or HTML.
-			fence := codeFence(k.Error)
+			fence := CodeFence(k.Error)
 			tw.line("> [!CAUTION]")
 			tw.line("> This Kustomization could not be diffed:")
 			tw.line(">")
@@ -62,7 +62,7 @@ func writeMarkdownChange(tw *textWriter, ch Change) {
 		tw.line("")
 		return
 	}
-	fence := codeFence(ch.Diff)
+	fence := CodeFence(ch.Diff)
 	tw.line("<details><summary>%s</summary>", summary)
 	tw.line("")
 	tw.line("%sdiff", fence)
@@ -87,9 +87,11 @@ func mdParent(p string) string {
 	return ", nested in `" + p + "`"
 }
 
-// codeFence returns a backtick fence longer than any run of backticks in s,
-// so that content can never close the block early.
-func codeFence(s string) string {
+// CodeFence returns a Markdown code fence of backticks (at least three)
+// longer than any run of backticks in s, so that content can never close
+// the block early (CommonMark: a closing fence must be at least as long as
+// the opening one).
+func CodeFence(s string) string {
 	longest, run := 0, 0
 	for _, r := range s {
 		if r == '`' {

@@ -82,8 +82,8 @@ func TestJSONRoundTripsToTheSameReport(t *testing.T) {
 
 func TestCodeFenceOutgrowsBackticksInContent(t *testing.T) {
 	for in, want := range map[string]string{"plain": "```", "a ``` b": "````", "`````": "``````"} {
-		if got := codeFence(in); got != want {
-			t.Errorf("codeFence(%q) = %q, want %q", in, got, want)
+		if got := CodeFence(in); got != want {
+			t.Errorf("CodeFence(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -287,7 +287,7 @@ func fencedSegment(sec *section, head, cont, lang, body string) segment {
 		sec:   sec,
 		head:  head,
 		cont:  cmp.Or(cont, head),
-		fence: codeFence(body),
+		fence: diff.CodeFence(body),
 		lang:  lang,
 		lines: strings.Split(strings.TrimRight(body, "\n"), "\n"),
 	}
@@ -330,18 +330,3 @@ func quote(s string) string {
 
 // esc escapes s for use anywhere in the comment outside code fences.
 func esc(s string) string { return escaper.Replace(s) }
-
-// codeFence returns a backtick fence longer than any run of backticks in
-// s, so that content cannot close the block early.
-func codeFence(s string) string {
-	longest, run := 0, 0
-	for _, r := range s {
-		if r == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	return strings.Repeat("`", max(3, longest+1))
-}
