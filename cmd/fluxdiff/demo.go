@@ -46,6 +46,7 @@ cores). Run it from a fluxdiff checkout.`,
 		},
 	}
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep everything running after the first pull request (Ctrl-C stops it)")
+	cmd.AddCommand(newDemoPRCmd())
 	return cmd
 }
 
@@ -114,7 +115,11 @@ func runDemo(ctx context.Context, out, errOut io.Writer, keep bool) error {
 		return fmt.Errorf("the GitHub stand-in refused %d requests (see above)", len(rep.problems))
 	}
 	if keep {
-		printKeep(out, fleet, srv, dir)
+		repo, err := serveKeep(ctx, fleet, srv, dir)
+		if err != nil {
+			return err
+		}
+		printKeep(out, fleet, srv, dir, repo)
 		<-ctx.Done()
 	}
 	return nil

@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/fluxdiff/fluxdiff/chat/chattest"
 
 	"github.com/fluxdiff/fluxdiff/server/servertest"
 )
@@ -27,17 +31,35 @@ func demoPullRequest(ctx context.Context, out io.Writer, step func(string, ...an
 		}
 		changes[path] = []byte(strings.Replace(s, edit[0], edit[1], 1))
 	}
-	head := fleet.Open(servertest.PR{Number: 1, Title: "podinfo: redis 7.2.4, two replicas on staging", User: "octocat", Changes: changes})
-	step("opened pull request #1 on %s (head %s): %s and %s", servertest.Repo, head[:7], release, values)
-	payload, err := fleet.Payload("pull_request.opened.1.json", 1, head)
+	pr := servertest.PR{Number: 1, Title: "podinfo: redis 7.2.4, two replicas on staging", User: "octocat", Changes: changes}
+	return sendPR(ctx, out, step, fleet, srv, pr)
+}
+
+// sendPR opens (or pushes to) pr on the stand-in, sends GitHub's signed
+// pull_request delivery, waits for fluxdiff's check run and prints it, the
+// sticky comment and the Slack message.
+func sendPR(ctx context.Context, out io.Writer, step func(string, ...any), fleet *servertest.Fleet, srv *demoServer, pr servertest.PR) error {
+	action := "opened"
+	if len(fleet.GitHub.Comments(servertest.Repo, pr.Number)) > 0 {
+		action = "synchronize"
+	}
+	head := fleet.Open(pr)
+	paths := make([]string, 0, len(pr.Changes))
+	for p := range pr.Changes {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	step("pull request #%d on %s (head %s) changes %s", pr.Number, servertest.Repo, head[:7], strings.Join(paths, ", "))
+	payload, err := fleet.Payload("pull_request."+action+".1.json", pr.Number, head)
 	if err != nil {
 		return err
 	}
-	code, err := servertest.Send(ctx, srv.url+"/webhooks/github", demoWebhookSecret, "pull_request", "demo-1", payload)
+	delivery := fmt.Sprintf("demo-%d-%s", pr.Number, head[:7])
+	code, err := servertest.Send(ctx, srv.url+"/webhooks/github", demoWebhookSecret, "pull_request", delivery, payload)
 	if err != nil || code != 202 {
 		return fmt.Errorf("webhook delivery: status %d, %v", code, err)
 	}
-	step("sent the signed pull_request.opened webhook; fluxdiff answered %d and is diffing", code)
+	step("sent the signed pull_request.%s webhook; fluxdiff answered %d and is diffing", action, code)
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	cr, err := fleet.WaitCheck(wctx, head, "fluxdiff")
@@ -46,19 +68,19 @@ func demoPullRequest(ctx context.Context, out io.Writer, step func(string, ...an
 	}
 	step("check run %q completed: %s", cr.Name, cr.Conclusion)
 	fmt.Fprintf(out, "\n===== check run: %s =====\n%s\n", cr.Output.Title, cr.Output.Summary)
-	for _, c := range fleet.GitHub.Comments(servertest.Repo, 1) {
+	for _, c := range fleet.GitHub.Comments(servertest.Repo, pr.Number) {
 		fmt.Fprintf(out, "\n===== pull request comment by %s =====\n%s\n", c.User, c.Body)
 	}
-	return printSlack(ctx, out, srv)
+	return printSlack(ctx, out, srv, pr.Number)
 }
 
 // printSlack prints the text of the message fluxdiff posted to the Slack
 // stand-in's channel, waiting a little for it: the Slack publisher runs
 // after GitHub's.
-func printSlack(ctx context.Context, out io.Writer, srv *demoServer) error {
+func printSlack(ctx context.Context, out io.Writer, srv *demoServer, number int) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if msgs := srv.slack.Messages(demoChannel); len(msgs) > 0 {
+		if msgs := prMessages(srv, number); len(msgs) > 0 {
 			fmt.Fprintf(out, "\n===== Slack message in %s (Block Kit, as text; buttons: Post diff to PR, Approve PR, View PR) =====\n", demoChannel)
 			seen := map[string]bool{}
 			for _, t := range msgs[0].BlockTexts() {
@@ -80,11 +102,24 @@ func printSlack(ctx context.Context, out io.Writer, srv *demoServer) error {
 	}
 }
 
-func printKeep(out io.Writer, fleet *servertest.Fleet, srv *demoServer, dir string) {
+// prMessages are the Slack messages about pull request number.
+func prMessages(srv *demoServer, number int) []chattest.Message {
+	var out []chattest.Message
+	for _, m := range srv.slack.Messages(demoChannel) {
+		if m.ThreadTS == "" && regexp.MustCompile(fmt.Sprintf(`#%d\b`, number)).MatchString(strings.Join(m.BlockTexts(), "\n")) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func printKeep(out io.Writer, fleet *servertest.Fleet, srv *demoServer, dir, repo string) {
 	fmt.Fprintf(out, "\nEverything keeps running (Ctrl-C stops it and removes nothing from %s):\n", dir)
 	fmt.Fprintf(out, "  fluxdiff:       %s  (config %s, log %s)\n", srv.url, srv.configPath, srv.logPath)
 	fmt.Fprintf(out, "  GitHub stand-in: %s\n", fleet.GitHub.URL())
 	for _, name := range fleet.Names {
 		fmt.Fprintf(out, "  cluster %-10s kubectl --kubeconfig %s/%s/kubeconfig get kustomizations -A\n", name, dir, name)
 	}
+	fmt.Fprintf(out, "\nMore pull requests: edit files under %s, then, in another terminal,\n", repo)
+	fmt.Fprintf(out, "  go run ./cmd/fluxdiff demo pr --edit apps/base/podinfo/release.yaml   (--number N pushes to pull request N)\n")
 }

@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/fluxdiff/fluxdiff/kube/kubetest"
 )
@@ -38,5 +43,82 @@ func TestDemoPrintsTheDiffOfBothClusters(t *testing.T) {
 	comment, _, _ := strings.Cut(got, "===== Slack")
 	if strings.Count(comment, "+    replicaCount: 2") != 1 {
 		t.Errorf("the staging-only value shows other than once (production must not get it):\n%s", got)
+	}
+}
+
+// With --keep a person edits the repository copy and opens more pull
+// requests with `fluxdiff demo pr --edit FILE`, each diffed by the running
+// server; Ctrl-C (the context) stops it and removes the state file.
+func TestDemoKeepTakesMorePullRequests(t *testing.T) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		kubetest.Unavailable(t, errors.New(kubetest.HowToGetBinaries))
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	ctx, cancel := context.WithCancel(t.Context())
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- runDemo(ctx, &out, &errOut, true) }()
+	var st demoState
+	waitUntil(t, "the demo's state file", func() bool {
+		b, err := os.ReadFile(demoStatePath())
+		return err == nil && json.Unmarshal(b, &st) == nil
+	})
+	const values = "apps/production/podinfo-values.yaml"
+	path := filepath.Join(st.Repo, values)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), "  values:\n", "  values:\n    replicaCount: 5\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var prOut bytes.Buffer
+	if err := runDemoPR(t.Context(), &prOut, []string{values}, 0); err != nil {
+		t.Fatal(err)
+	}
+	got := prOut.String()
+	for _, want := range []string{"pull request #2", "+    replicaCount: 5", "<b>production</b> · Kustomization <code>flux-system/apps</code>"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("demo pr output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "<b>staging</b>") {
+		t.Errorf("a production-only change was diffed on staging:\n%s", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo --keep: %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	if _, err := os.Stat(demoStatePath()); !os.IsNotExist(err) {
+		t.Errorf("the state file outlived the demo: %v", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the demo's goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
