@@ -209,6 +209,11 @@ func (a *App) HandleComment(ctx context.Context, cmd CommentCommand) (*DiffReque
 	if pr.GetState() != "open" {
 		return nil, c.reply(ctx, "This pull request is closed, so there is nothing to diff.")
 	}
+	if isFork(pr) && !a.cfg.AllowForks {
+		// The same rule as the webhook's: a fork's content is untrusted.
+		return nil, c.reply(ctx, "This pull request comes from a fork, and fluxdiff does not diff forks here (`github.allowForks` is off): "+
+			"their content would be built and sent to the clusters as dry-runs.")
+	}
 	if _, _, err := gh.Reactions.CreateIssueCommentReaction(ctx, owner, name, cmd.CommentID, "eyes"); err != nil {
 		return nil, fmt.Errorf("githubapp: react to comment %d on %s#%d: %w", cmd.CommentID, cmd.Repo, cmd.PR, err)
 	}

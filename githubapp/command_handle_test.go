@@ -21,6 +21,7 @@ func TestHandleComment(t *testing.T) {
 		role      string // "" leaves the default (read on a public repository)
 		body      string
 		closed    bool
+		fork      bool
 		wantReq   bool
 		wantReply string // a substring of the reply; empty: no reply
 		wantEyes  bool
@@ -34,6 +35,7 @@ func TestHandleComment(t *testing.T) {
 		{name: "a bad command gets the problem and the usage", user: "dev", role: "write", body: "/flux-diff ks", wantReply: "kustomization needs a NAME.\n\nUsage:"},
 		{name: "a bad command cannot mention anyone through the reply", user: "dev", role: "write", body: "/flux-diff @acme/everyone", wantReply: "&#64;acme/everyone"},
 		{name: "a closed pull request is not diffed", user: "dev", role: "write", body: "/flux-diff", closed: true, wantReply: "is closed"},
+		{name: "a fork's pull request is not diffed while github.allowForks is off", user: "dev", role: "write", body: "/flux-diff", fork: true, wantReply: "comes from a fork"},
 		{name: "the bot's own comment is ignored", user: "fluxdiff[bot]", role: "write", body: "/flux-diff"},
 		{name: "a comment that is no command is ignored", user: "dev", role: "write", body: "thanks!"},
 	}
@@ -46,6 +48,10 @@ func TestHandleComment(t *testing.T) {
 			}
 			if tt.closed {
 				w.gh.UpdatePullRequest("acme/fleet", 42, func(p *githubtest.PullRequest) { p.State = "closed" })
+			}
+			if tt.fork {
+				w.gh.AddRepo(githubtest.Repo{Owner: "stranger", Name: "fleet"})
+				w.gh.UpdatePullRequest("acme/fleet", 42, func(p *githubtest.PullRequest) { p.HeadRepo = "stranger/fleet" })
 			}
 			c := w.gh.AddComment("acme/fleet", 42, tt.user, tt.body)
 			cmd := CommentCommand{DeliveryID: "d-9", InstallationID: w.gh.InstallationID(), Repo: "acme/fleet", PR: 42,

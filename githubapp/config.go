@@ -48,6 +48,9 @@ type Config struct {
 	ChangesConclusion string
 	// CheckRunName is the check run's name ("fluxdiff" when empty).
 	CheckRunName string
+	// AllowForks lets "/flux-diff" comments diff pull requests from forks
+	// (github.allowForks; the webhook takes the same setting).
+	AllowForks bool
 
 	// MergePollTimeout bounds the wait for GitHub to compute a pull
 	// request's test-merge commit (default 2m).

@@ -122,6 +122,17 @@ func (w *Watcher) Status() []ClusterStatus {
 	return out
 }
 
+// Cluster returns the cluster named name as the watcher has it now (one
+// whose kubeconfig failed is replaced once it loads), or nil.
+func (w *Watcher) Cluster(name string) *Cluster {
+	for _, cw := range w.clusters {
+		if cl := cw.current(); cl.Name == name {
+			return cl
+		}
+	}
+	return nil
+}
+
 // Lookup answers Index.Lookup and names the clusters whose part of the index
 // is incomplete or stale.
 func (w *Watcher) Lookup(repoURL, branch string) Result {

@@ -91,10 +91,26 @@ func (g GitHubPublisher) Publish(ctx context.Context, rep store.Report, refs que
 		return queue.Permanent(fmt.Errorf("report %d names no pull request", rep.ID))
 	}
 	err := g.App.Publish(ctx, &r, rep.ID, StoreRefs{Refs: refs})
-	if githubapp.IsPermanent(err) {
+	if err != nil && allPermanent(err) {
 		return queue.Permanent(err)
 	}
 	return err
+}
+
+// allPermanent reports whether every error joined in err is GitHub
+// refusing for good: a comment refused for good must not keep a check run
+// that failed for a passing reason from being retried.
+func allPermanent(err error) bool {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return githubapp.IsPermanent(err)
+	}
+	for _, e := range j.Unwrap() {
+		if e != nil && !allPermanent(e) {
+			return false
+		}
+	}
+	return true
 }
 
 // StoreRefs adapts the store's published references to githubapp.Refs.

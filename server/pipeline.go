@@ -67,6 +67,9 @@ func (p *Pipeline) RunPRDiff(ctx context.Context, job queue.PRJob) (queue.Result
 	if err == nil || ctx.Err() != nil || errors.Is(err, queue.ErrSuperseded) {
 		return res, err
 	}
+	if errors.Is(err, githubapp.ErrClosed) {
+		return res, queue.Permanent(err) // nothing to tell a closed pull request
+	}
 	if githubapp.IsPermanent(err) {
 		err = queue.Permanent(err)
 	}
@@ -88,22 +91,28 @@ func (p *Pipeline) run(ctx context.Context, job queue.PRJob) (queue.Result, erro
 	if err != nil {
 		return queue.Result{}, queue.Permanent(err)
 	}
-	if err := p.GitHub.StartCheck(ctx, job.InstallationID, job.Repo, job.HeadSHA, p.Refs); err != nil {
-		log.Warn("cannot mark the check run in progress; diffing anyway", "error", err.Error())
-	}
 	rep := p.newReport(job)
 	pr, err := githubapp.FetchPullRequest(ctx, gh, job.Repo, job.PR, githubapp.FetchOptions{HeadSHA: job.HeadSHA, MergePollTimeout: p.MergePollTimeout})
 	if err != nil {
 		return p.prProblem(job, rep, err)
 	}
 	fillPullRequest(rep, pr)
+	// Only now, so that a closed pull request or a moved head leaves no
+	// check run in progress behind.
+	if err := p.GitHub.StartCheck(ctx, job.InstallationID, job.Repo, job.HeadSHA, p.Refs); err != nil {
+		log.Warn("cannot mark the check run in progress; diffing anyway", "error", err.Error())
+	}
 	hc, err := p.GitHub.InstallationHTTPClient(job.InstallationID)
 	if err != nil {
 		return queue.Result{}, queue.Permanent(err)
 	}
 	tree, err := p.Sources.Tree(ctx, hc, gh, job.Repo, pr.MergeSHA)
 	if err != nil {
-		return queue.Result{}, fmt.Errorf("source of %s at %s: %w", job.Repo, pr.MergeSHA, err)
+		err = fmt.Errorf("source of %s at %s: %w", job.Repo, pr.MergeSHA, err)
+		if errors.Is(err, githubapp.ErrArchiveTooLarge) || errors.Is(err, githubapp.ErrUnsafeArchive) {
+			err = queue.Permanent(err) // the same archive again would fail the same way
+		}
+		return queue.Result{}, err
 	}
 	defer tree.Release()
 	look := p.Watcher.Lookup(pr.BaseRepoURL, pr.BaseRef)
@@ -111,7 +120,11 @@ func (p *Pipeline) run(ctx context.Context, job queue.PRJob) (queue.Result, erro
 	if err != nil {
 		return queue.Result{}, err
 	}
-	rows, downNotes := p.diffTargets(ctx, job, tree.Dir, targets, look.Unavailable)
+	// Diffs stop a minute before the job's deadline, so that what was not
+	// diffed by then is a row saying so and the report is still published.
+	dctx, cancel := softDeadline(ctx, time.Minute)
+	defer cancel()
+	rows, downNotes := p.diffTargets(dctx, job, tree.Dir, targets, look.Unavailable)
 	if err := ctx.Err(); err != nil {
 		return queue.Result{}, err // cancelled or timed out: the rows are not the real answer
 	}
@@ -181,4 +194,13 @@ func NewSelector(cacheSize int) *kube.Selector {
 	return kube.NewSelector(func(root string, ks *kustomizev1.Kustomization, ignore string, wrap func(filesys.FileSystem) filesys.FileSystem) ([]*unstructured.Unstructured, error) {
 		return diff.Build(root, ks, diff.BuildOptions{Ignore: ignore, WrapFS: wrap})
 	}, cacheSize)
+}
+
+// softDeadline returns ctx with a deadline margin before ctx's own, when
+// it has one.
+func softDeadline(ctx context.Context, margin time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-margin))
+	}
+	return context.WithCancel(ctx)
 }

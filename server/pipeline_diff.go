@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -55,8 +57,8 @@ func (p *Pipeline) diffTargets(ctx context.Context, job queue.PRJob, root string
 	for _, r := range rows {
 		out = append(out, r...)
 	}
-	for name, cts := range byCluster { // new Kustomizations no known cluster applies
-		out = append(out, errorRows(name, cts, "it is defined by this pull request, but no Kustomization in a configured cluster applies it")...)
+	for _, name := range slices.Sorted(maps.Keys(byCluster)) { // new Kustomizations no known cluster applies
+		out = append(out, errorRows(name, byCluster[name], "it is defined by this pull request, but no Kustomization in a configured cluster applies it")...)
 	}
 	return dedupeNested(out), notes
 }
@@ -66,6 +68,9 @@ func (p *Pipeline) diffTargets(ctx context.Context, job queue.PRJob, root string
 // as kustomize-controller applies them and each sees the Namespaces, CRDs
 // and variables that the builds before it change.
 func (p *Pipeline) diffCluster(ctx context.Context, job queue.PRJob, cl *kube.Cluster, root string, ts []target) []diff.KustomizationReport {
+	if cur := p.Watcher.Cluster(cl.Name); cur != nil {
+		cl = cur // a kubeconfig that failed at start-up may have loaded since
+	}
 	if job.Clusters != nil {
 		release, err := job.Clusters.Acquire(ctx, cl.Name)
 		if err != nil {

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"strings"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxdiff/fluxdiff/githubapp"
@@ -51,6 +53,8 @@ func (p *Pipeline) targets(ctx context.Context, job queue.PRJob, pr *githubapp.P
 		if note != "" {
 			notes = append(notes, note)
 		}
+		notes = append(notes, fmt.Sprintf("Narrowed by %s to %s: other Kustomizations are not shown. "+
+			"Comment /flux-diff or push to see them all.", cmp.Or(job.RequestedBy, "a request"), filterText(job.Only)))
 	}
 	return out, notes, nil
 }
@@ -101,4 +105,17 @@ func fileChanges(files []githubapp.FileChange) []kube.FileChange {
 		out = append(out, kube.FileChange{Path: f.Path, PreviousPath: f.PreviousPath, Kind: kube.ChangeKind(f.Status)})
 	}
 	return out
+}
+
+// filterText describes f, e.g. "Kustomization flux-system/apps in cluster
+// staging".
+func filterText(f queue.Filter) string {
+	var parts []string
+	if f.Kustomization != "" {
+		parts = append(parts, "Kustomization "+cmp.Or(f.Namespace, "flux-system")+"/"+f.Kustomization)
+	}
+	if f.Cluster != "" {
+		parts = append(parts, "cluster "+f.Cluster)
+	}
+	return strings.Join(parts, " in ")
 }

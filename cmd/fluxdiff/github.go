@@ -40,7 +40,7 @@ func newGitHub(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 		AppID: g.AppID, PrivateKey: []byte(g.PrivateKey.Value()), BaseURL: g.BaseURL,
 		Logger: log.With("component", "github"), Registerer: reg,
 		CommentMode: g.CommentMode, RepoCommentModes: modes, ChangesConclusion: g.ChangesConclusion,
-		MergePollTimeout: g.MergePollTimeout.Duration,
+		MergePollTimeout: g.MergePollTimeout.Duration, AllowForks: g.AllowForks,
 	})
 	if err != nil {
 		return nil, err
@@ -67,12 +67,19 @@ func (g *gitHub) handlers(st *store.Store) queue.Handlers {
 	return queue.Handlers{Runner: g.pipeline, Publisher: server.GitHubPublisher{App: g.app}, Comments: g.comments}
 }
 
+// setQueue gives the comment handler the queue it queues diffs on; it runs
+// before the queue starts.
+func (g *gitHub) setQueue(q *queue.Queue) {
+	if g.comments != nil {
+		g.comments.Queue = q
+	}
+}
+
 // webhook returns the /webhooks/github handler on q, or nil.
 func (g *gitHub) webhook(cfg *config.Config, log *slog.Logger, q *queue.Queue) http.Handler {
 	if g.app == nil {
 		return nil
 	}
-	g.comments.Queue = q
 	return githubapp.NewWebhookHandler(githubapp.WebhookOptions{
 		Secret: []byte(cfg.GitHub.WebhookSecret.Value()), AppID: cfg.GitHub.AppID,
 		Dispatcher: server.GitHubDispatcher{Queue: q}, Logger: log.With("component", "webhook"),

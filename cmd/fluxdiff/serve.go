@@ -67,7 +67,7 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
-	dur, err := openDurable(ctx, cfg, log, func(st *store.Store) queue.Handlers { return sl.handlers(gh.handlers(st), st) })
+	dur, err := openDurable(ctx, cfg, log, func(st *store.Store) queue.Handlers { return sl.handlers(gh.handlers(st), st) }, gh.setQueue)
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}

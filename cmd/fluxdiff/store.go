@@ -27,7 +27,11 @@ type durable struct {
 // stops taking jobs at once, while the HTTP server drains: running jobs
 // have until cfg.ShutdownTimeout after the signal, the deadline of the HTTP
 // shutdown too (see stopQueueOn).
-func openDurable(ctx context.Context, cfg *config.Config, log *slog.Logger, handlers func(*store.Store) queue.Handlers) (*durable, error) {
+//
+// ready, when not nil, is called with the queue before it starts working
+// jobs: handlers that enqueue (a /flux-diff comment queues a diff) get it
+// there, so that no job runs before they have it.
+func openDurable(ctx context.Context, cfg *config.Config, log *slog.Logger, handlers func(*store.Store) queue.Handlers, ready func(*queue.Queue)) (*durable, error) {
 	st, err := store.Open(ctx, cfg.Store.URL)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -50,6 +54,9 @@ func openDurable(ctx context.Context, cfg *config.Config, log *slog.Logger, hand
 	if err != nil {
 		st.Close()
 		return nil, err
+	}
+	if ready != nil {
+		ready(q)
 	}
 	if err := q.Start(ctx); err != nil {
 		st.Close()

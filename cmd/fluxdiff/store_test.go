@@ -23,7 +23,7 @@ func TestTheQueueStopsOnTheSignalWhileTheStoreStaysOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	signal, cancel := context.WithCancel(t.Context())
-	dur, err := openDurable(signal, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(*store.Store) queue.Handlers { return queue.Handlers{} })
+	dur, err := openDurable(signal, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(*store.Store) queue.Handlers { return queue.Handlers{} }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
