@@ -163,10 +163,12 @@ func (p *Pipeline) newReport(job queue.PRJob) *diff.Report {
 	return rep
 }
 
+// fillPullRequest completes the report's pull request from GitHub's facts,
+// keeping what the job knows (trigger, requester).
 func fillPullRequest(rep *diff.Report, pr *githubapp.PullRequest) {
-	info := rep.PullRequest
-	info.Title, info.Author, info.URL = pr.Title, pr.Author, pr.URL
-	info.BaseRef, info.MergeSHA = pr.BaseRef, pr.MergeSHA
+	info := pr.Info(rep.PullRequest.InstallationID)
+	info.Trigger, info.RequestedBy = rep.PullRequest.Trigger, rep.PullRequest.RequestedBy
+	rep.PullRequest = &info
 }
 
 func encodeResult(rep *diff.Report) (queue.Result, error) {
