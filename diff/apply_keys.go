@@ -4,6 +4,8 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/ssa"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // The annotation and label keys kustomize-controller reads on the objects it
@@ -41,4 +43,12 @@ var (
 // API group its owner labels (<group>/name, <group>/namespace) live under.
 func owner() ssa.Owner {
 	return ssa.Owner{Field: FieldManager, Group: kustomizev1.GroupVersion.Group}
+}
+
+// hasOwnerLabels reports whether obj carries ks's owner labels, the ones
+// kustomize-controller sets on apply and checks before it prunes or its
+// finalizer deletes (ssa's GetOwnerLabels).
+func hasOwnerLabels(obj *unstructured.Unstructured, ks *kustomizev1.Kustomization) bool {
+	want := ssa.NewResourceManager(nil, nil, owner()).GetOwnerLabels(ks.Name, ks.Namespace)
+	return labels.SelectorFromSet(want).Matches(labels.Set(obj.GetLabels()))
 }

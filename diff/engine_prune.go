@@ -6,11 +6,9 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
-	"github.com/fluxcd/pkg/ssa"
 	ssautils "github.com/fluxcd/pkg/ssa/utils"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -106,13 +104,12 @@ func (d *Differ) deletion(ctx context.Context, ks *kustomizev1.Kustomization, id
 		c.Reason = "cannot read the object to prune: " + err.Error()
 		return c, true
 	}
-	owner := ssa.NewResourceManager(nil, nil, owner()).GetOwnerLabels(ks.Name, ks.Namespace)
 	switch {
 	case ssautils.AnyInMetadata(live, pruneExclusions):
 		c := changeFor(live, ActionSkipped)
 		c.Reason = "left the build, but Flux keeps it: " + skipReason(live)
 		return c, true
-	case !labels.SelectorFromSet(owner).Matches(labels.Set(live.GetLabels())):
+	case !hasOwnerLabels(live, ks):
 		c := changeFor(live, ActionSkipped)
 		c.Reason = "left the build but is not labelled as owned by this Kustomization, so Flux does not prune it"
 		return c, true

@@ -6,11 +6,9 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
-	"github.com/fluxcd/pkg/ssa"
 	ssautils "github.com/fluxcd/pkg/ssa/utils"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	k8slabels "k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -142,9 +140,8 @@ func (r *run) finalizerDeletion(ctx context.Context, ks *kustomizev1.Kustomizati
 		c.Reason = "cannot read the object the finalizer deletes: " + err.Error()
 		return c, true
 	}
-	owner := ssa.NewResourceManager(nil, nil, ssa.Owner{Field: FieldManager, Group: kustomizev1.GroupVersion.Group}).GetOwnerLabels(ks.Name, ks.Namespace)
 	switch {
-	case !k8slabels.SelectorFromSet(owner).Matches(k8slabels.Set(live.GetLabels())):
+	case !hasOwnerLabels(live, ks):
 		c := changeFor(live, ActionSkipped)
 		c.Reason = "not labelled as owned by this Kustomization, so Flux's finalizer leaves it"
 		return c, true
