@@ -207,3 +207,16 @@ func CheckRoutesFile(path string, routes []string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// CheckManifestAndRoutes is what an end-to-end test checks at its end:
+// every route its requests used is allowed by the App manifest at
+// manifestPath, and the routes are those recorded in routesFile (see
+// CheckRoutesFile). The errors of both checks are joined.
+func CheckManifestAndRoutes(manifestPath, routesFile string, reqs []Request) error {
+	routes := Routes(reqs)
+	granted, err := AppManifestPermissions(manifestPath)
+	if err != nil {
+		return err
+	}
+	return errors.Join(CheckCovered(granted, routes), CheckRoutesFile(routesFile, routes))
+}
