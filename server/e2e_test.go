@@ -38,7 +38,7 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 			t.Errorf("check run conclusion %q, want neutral (changes, no errors)", cr.Conclusion)
 		}
 		rep := w.lastReport(t, 1)
-		if d := cmp.Diff([]string{"staging/flux-system/apps", "production/flux-system/apps"}, rows(rep)); d != "" {
+		if d := cmp.Diff([]string{"staging/flux-system/apps", "production/flux-system/apps"}, servertest.Rows(rep)); d != "" {
 			t.Errorf("Kustomizations diffed (-want +got):\n%s", d)
 		}
 		for _, cluster := range []string{"staging", "production"} {
@@ -67,7 +67,7 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 		head := w.open(t, servertest.PR{Number: 2, Title: "Staging values", Changes: map[string][]byte{path: stagingValues(t, w)}})
 		w.send(t, "pull_request", w.payload(t, "pull_request.opened.1.json", 2, head), webhookSecret)
 		w.waitCheck(t, head)
-		if d := cmp.Diff([]string{"staging/flux-system/apps"}, rows(w.lastReport(t, 2))); d != "" {
+		if d := cmp.Diff([]string{"staging/flux-system/apps"}, servertest.Rows(w.lastReport(t, 2))); d != "" {
 			t.Errorf("Kustomizations diffed (-want +got):\n%s", d)
 		}
 	})
@@ -198,12 +198,12 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 		if err := w.Envs["staging"].Client.Create(t.Context(), sec); err != nil {
 			t.Fatal(err)
 		}
-		head := w.open(t, servertest.PR{Number: 7, Title: "Secrets", Changes: secretChanges(t, w, fileCanary)})
+		head := w.open(t, servertest.PR{Number: 7, Title: "Secrets", Changes: mustSecretChanges(t, w.Base, fileCanary)})
 		w.send(t, "pull_request", w.payload(t, "pull_request.opened.1.json", 7, head), webhookSecret)
 		w.waitCheck(t, head)
 		rep := w.lastReport(t, 7)
 		if _, ok := change(rep, "staging", "apps", "ConfigMap", "db"); !ok {
-			t.Errorf("the ConfigMap fed by the cluster Secret was not diffed; rows %v", rows(rep))
+			t.Errorf("the ConfigMap fed by the cluster Secret was not diffed; rows %v", servertest.Rows(rep))
 		}
 		for _, r := range w.gh.Requests() {
 			for _, canary := range []string{fileCanary, clusterCanary} {

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -209,15 +208,6 @@ func mustReports(t *testing.T, w *world, number int) []store.Report {
 	return reps
 }
 
-// rows names the Kustomizations a report diffed: "cluster/namespace/name".
-func rows(r diff.Report) []string {
-	var out []string
-	for _, k := range r.Kustomizations {
-		out = append(out, k.Cluster+"/"+k.Namespace+"/"+k.Name)
-	}
-	return out
-}
-
 // change finds the change of kind/name in the row of cluster and
 // Kustomization ks.
 func change(r diff.Report, cluster, ks, kind, name string) (diff.Change, bool) {
@@ -236,31 +226,16 @@ func change(r diff.Report, cluster, ks, kind, name string) (diff.Change, bool) {
 
 func replaceIn(t *testing.T, files map[string][]byte, path, old, new string) []byte {
 	t.Helper()
-	s := string(files[path])
-	if !strings.Contains(s, old) {
-		t.Fatalf("%s does not contain %q", path, old)
+	b, err := servertest.Edit(files, path, old, new)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return []byte(strings.Replace(s, old, new, 1))
+	return b
 }
 
 // stagingValues is the staging overlay's values with one more value.
 func stagingValues(t *testing.T, w *world) []byte {
 	return replaceIn(t, w.Base, "apps/staging/podinfo-values.yaml", "  values:\n", "  values:\n    replicaCount: 2\n")
-}
-
-// secretChanges adds to the staging apps a Secret holding fileCanary and a
-// ConfigMap whose value is substituted from the cluster Secret
-// cluster-secrets (postBuild.substituteFrom on the apps Kustomization).
-func secretChanges(t *testing.T, w *world, fileCanary string) map[string][]byte {
-	const k, apps = "apps/staging/kustomization.yaml", "clusters/staging/apps.yaml"
-	return map[string][]byte{
-		"apps/staging/db.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db\n  namespace: podinfo\n" +
-			"data:\n  dsn: postgres://app:${DB_PASSWORD}@db/app\n"),
-		"apps/staging/token.yaml": []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\n  namespace: podinfo\n" +
-			"stringData:\n  token: " + fileCanary + "\n"),
-		k:    replaceIn(t, w.Base, k, "  - ../base/podinfo\n", "  - ../base/podinfo\n  - db.yaml\n  - token.yaml\n"),
-		apps: replaceIn(t, w.Base, apps, "  prune: true\n", "  prune: true\n  postBuild:\n    substituteFrom:\n      - kind: Secret\n        name: cluster-secrets\n"),
-	}
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -272,4 +247,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+func mustSecretChanges(t *testing.T, base map[string][]byte, fileCanary string) map[string][]byte {
+	t.Helper()
+	files, err := servertest.SecretChanges(base, fileCanary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }

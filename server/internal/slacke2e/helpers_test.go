@@ -191,21 +191,13 @@ func (w *world) openAndSend(t *testing.T, p servertest.PR, file string) string {
 	return head
 }
 
-func rows(r diff.Report) []string {
-	var out []string
-	for _, k := range r.Kustomizations {
-		out = append(out, k.Cluster+"/"+k.Namespace+"/"+k.Name)
-	}
-	return out
-}
-
 func replaceIn(t *testing.T, files map[string][]byte, path, old, new string) []byte {
 	t.Helper()
-	s := string(files[path])
-	if !strings.Contains(s, old) {
-		t.Fatalf("%s does not contain %q", path, old)
+	b, err := servertest.Edit(files, path, old, new)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return []byte(strings.Replace(s, old, new, 1))
+	return b
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -217,4 +209,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+func mustSecretChanges(t *testing.T, base map[string][]byte, fileCanary string) map[string][]byte {
+	t.Helper()
+	files, err := servertest.SecretChanges(base, fileCanary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }

@@ -57,7 +57,7 @@ func TestSlackOnFluxExampleRepository(t *testing.T) {
 		}
 		m := w.waitMessage(t, cmdChannel, 0, func(chattest.Message) bool { return true })
 		_, rep := w.report(t, m)
-		if d := cmp.Diff([]string{"staging/flux-system/apps", "production/flux-system/apps"}, rows(rep)); d != "" {
+		if d := cmp.Diff([]string{"staging/flux-system/apps", "production/flux-system/apps"}, servertest.Rows(rep)); d != "" {
 			t.Errorf("rows (-want +got):\n%s", d)
 		}
 		if pr := rep.PullRequest; pr.Number != 1 || pr.HeadSHA != head1 || pr.RequestedBy != "slack:"+userAda {
@@ -71,7 +71,7 @@ func TestSlackOnFluxExampleRepository(t *testing.T) {
 	t.Run("by pull request URL (as Slack escapes links) and one cluster", func(t *testing.T) {
 		url := w.gh.HTMLURL(fleetRepo) + "/pull/1"
 		_, rep := w.report(t, w.commandMessage(t, "ks apps --github-ref <"+url+"> --cluster staging"))
-		if d := cmp.Diff([]string{"staging/flux-system/apps"}, rows(rep)); d != "" || rep.PullRequest.Number != 1 {
+		if d := cmp.Diff([]string{"staging/flux-system/apps"}, servertest.Rows(rep)); d != "" || rep.PullRequest.Number != 1 {
 			t.Errorf("rows (-want +got):\n%s; pull request %d", d, rep.PullRequest.Number)
 		}
 	})
@@ -212,7 +212,7 @@ func TestSlackOnFluxExampleRepository(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := len(w.topLevel(prChannel))
-		w.openAndSend(t, servertest.PR{Number: 7, Title: "Secrets", Changes: secretChanges(t, w, fileCanary)}, "pull_request.opened.1.json")
+		w.openAndSend(t, servertest.PR{Number: 7, Title: "Secrets", Changes: mustSecretChanges(t, w.Base, fileCanary)}, "pull_request.opened.1.json")
 		m := w.waitMessage(t, prChannel, before, func(chattest.Message) bool { return true })
 		cm := w.commandMessage(t, "ks apps --github-ref 7 --cluster staging")
 		for _, msg := range []chattest.Message{m, cm} {
@@ -257,20 +257,5 @@ func wantAudit(t *testing.T, w *world, pr int, outcomes []string) {
 	}
 	if d := cmp.Diff(outcomes, got); d != "" {
 		t.Errorf("audit outcomes (-want +got):\n%s", d)
-	}
-}
-
-// secretChanges adds to the staging apps a Secret holding fileCanary and a
-// ConfigMap whose value is substituted from the cluster Secret
-// cluster-secrets (postBuild.substituteFrom on the apps Kustomization).
-func secretChanges(t *testing.T, w *world, fileCanary string) map[string][]byte {
-	const k, apps = "apps/staging/kustomization.yaml", "clusters/staging/apps.yaml"
-	return map[string][]byte{
-		"apps/staging/db.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db\n  namespace: podinfo\n" +
-			"data:\n  dsn: postgres://app:${DB_PASSWORD}@db/app\n"),
-		"apps/staging/token.yaml": []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\n  namespace: podinfo\n" +
-			"stringData:\n  token: " + fileCanary + "\n"),
-		k:    replaceIn(t, w.Base, k, "  - ../base/podinfo\n", "  - ../base/podinfo\n  - db.yaml\n  - token.yaml\n"),
-		apps: replaceIn(t, w.Base, apps, "  prune: true\n", "  prune: true\n  postBuild:\n    substituteFrom:\n      - kind: Secret\n        name: cluster-secrets\n"),
 	}
 }
