@@ -25,11 +25,11 @@ func demoPullRequest(ctx context.Context, out io.Writer, step func(string, ...an
 		release: {"tag: 7.0.6", "tag: 7.2.4"},
 		values:  {"  values:\n", "  values:\n    replicaCount: 2\n"},
 	} {
-		s := string(fleet.Base[path])
-		if !strings.Contains(s, edit[0]) {
-			return fmt.Errorf("demo: %s no longer contains %q", path, edit[0])
+		b, err := servertest.Edit(fleet.Base, path, edit[0], edit[1])
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
 		}
-		changes[path] = []byte(strings.Replace(s, edit[0], edit[1], 1))
+		changes[path] = b
 	}
 	pr := servertest.PR{Number: 1, Title: "podinfo: redis 7.2.4, two replicas on staging", User: "octocat", Changes: changes}
 	return sendPR(ctx, out, step, fleet, srv, pr)
