@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/apis/meta"
@@ -68,7 +69,7 @@ func kustomization(ns, name, path string) *kustomizev1.Kustomization {
 		TypeMeta:   metav1.TypeMeta{APIVersion: kustomizev1.GroupVersion.String(), Kind: kustomizev1.KustomizationKind},
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: kustomizev1.KustomizationSpec{
-			Path: path, Prune: true,
+			Path: path, Prune: true, Interval: metav1.Duration{Duration: time.Minute},
 			SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: "GitRepository", Name: "flux-system"},
 		},
 	}
