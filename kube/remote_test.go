@@ -41,7 +41,7 @@ func TestRemoteConfigReadsTheSecretAsKustomizeControllerDoes(t *testing.T) {
 		"token-file":    {"value": kubeconfigYAML("https://file.example", "      tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token\n", "")},
 		"ca-file":       {"value": kubeconfigYAML("https://file.example", token, "      certificate-authority: /etc/ssl/ca.pem\n")},
 		"auth-provider": {"value": kubeconfigYAML("https://ap.example", "      auth-provider:\n        name: oidc\n", "")},
-		"exec":          {"value": kubeconfigYAML("https://exec.example", "      exec:\n        apiVersion: client.authentication.k8s.io/v1\n        command: /bin/true\n", "")},
+		"exec":          {"value": kubeconfigYAML("https://exec.example", "      exec:\n        apiVersion: client.authentication.k8s.io/v1\n        command: /bin/true\n        interactiveMode: Never\n", "")},
 	}
 	for name, d := range data {
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: env.Name, Name: name}, StringData: d}

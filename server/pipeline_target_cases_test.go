@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/apis/meta"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -129,8 +131,9 @@ func checkTenant(t *testing.T, ctx context.Context, mgmt *kubetest.Env, cl *kube
 	create(t, mgmt.Client,
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tenant"}},
 		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tenant-admin"},
-			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
 			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "tenant", Namespace: ns}}})
+	waitForRBAC(t, mgmt, "system:serviceaccount:"+ns+":tenant", ns)
 	role := "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: " + ns + "-escalate\n" +
 		"rules:\n  - apiGroups: [\"*\"]\n    resources: [\"*\"]\n    verbs: [\"*\"]\n"
 	root := tree(t, map[string]string{"tenant/role.yaml": role, "tenant/cm.yaml": configMapYAML(ns, "settings", "green")})
@@ -164,6 +167,7 @@ func checkTenant(t *testing.T, ctx context.Context, mgmt *kubetest.Env, cl *kube
 				if c.Action != diff.ActionFailed || !strings.Contains(c.Reason, "forbidden") || !strings.Contains(c.Reason, `"`+user+`"`) {
 					t.Errorf("ClusterRole: %s %q, want Kubernetes' forbidden error for %s", c.Action, c.Reason, user)
 				}
+				t.Logf("ClusterRole as %s: %s", user, c.Reason)
 				if warned {
 					t.Errorf("warnings %q, want none about impersonation", r.Warnings)
 				}
@@ -174,4 +178,26 @@ func checkTenant(t *testing.T, ctx context.Context, mgmt *kubetest.Env, cl *kube
 			}
 		})
 	}
+}
+
+// waitForRBAC waits until the API server's authorizer lets user patch
+// ConfigMaps in ns: a new RoleBinding reaches it through an informer, a
+// moment after it is created.
+func waitForRBAC(t *testing.T, env *kubetest.Env, user, ns string) {
+	t.Helper()
+	review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:               user,
+		Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "patch", Resource: "configmaps"},
+	}}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		r := review.DeepCopy()
+		if err := env.Client.Create(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Status.Allowed {
+			return
+		}
+	}
+	t.Fatalf("%s may still not patch ConfigMaps in %s", user, ns)
 }
