@@ -40,6 +40,12 @@ type Request struct {
 	// OCIRepository's ref.semver/tag); empty means the latest, as
 	// source-controller resolves "*".
 	Version string
+	// Tag, Digest and SemverFilter are an OCIRepository's spec.ref.tag,
+	// spec.ref.digest ("sha256:<hex>") and spec.ref.semverFilter (a regular
+	// expression on tags); unused for a HelmRepository. As source-controller
+	// chooses (OCIRepositoryReconciler.getArtifactRef): Digest, else Version
+	// (spec.ref.semver), else Tag, else "latest".
+	Tag, Digest, SemverFilter string
 }
 
 // Chart is a fetched chart archive.
@@ -48,7 +54,8 @@ type Chart struct {
 	Name, Version string
 	// Digest is "sha256:<hex>" of Archive; the cache key.
 	Digest string
-	// Archive is the chart's .tgz bytes.
+	// Archive is the chart's .tgz bytes. It is shared with the Fetcher's
+	// cache: read it, never modify it.
 	Archive []byte
 }
 
