@@ -205,7 +205,7 @@ func resolveKey(req Request) string {
 		fmt.Fprintf(h, "%d:", len(b))
 		h.Write(b)
 	}
-	return strings.Join([]string{req.Source.Type, req.Source.URL, req.Chart, req.Version,
+	return strings.Join([]string{req.Source.Type, req.Source.URL, req.Chart, req.Version, req.Tag, req.Digest, req.SemverFilter,
 		fmt.Sprint(req.Source.Insecure), hex.EncodeToString(h.Sum(nil))}, "\x00")
 }
 

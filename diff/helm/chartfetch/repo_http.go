@@ -156,7 +156,7 @@ func (f *Fetcher) httpClient(src Source, repo *url.URL) (*http.Client, func(), e
 		base, done = t, t.CloseIdleConnections
 	}
 	maxBody := max(f.opts.MaxIndexBytes, f.opts.MaxChartBytes)
-	var rt http.RoundTripper = &guard{policy: f.policy, live: src.Live, schemes: []string{"http", "https"}, next: base, maxBody: maxBody}
+	var rt http.RoundTripper = &guard{policy: f.policy, live: src.Live, schemes: []string{"http", "https"}, next: base, maxBody: maxBody, maxRedirects: f.opts.MaxRedirects}
 	rt = &basicAuth{host: hostPort(repo), username: src.Username, password: src.Password, next: rt}
 	return &http.Client{Transport: rt, CheckRedirect: checkRedirect(f.opts.MaxRedirects)}, done, nil
 }

@@ -63,16 +63,24 @@ func tlsConfigFor(src Source) (*tls.Config, error) {
 // guard is the RoundTripper that checks every request (each redirect hop
 // and, for OCI, each token request too) against the policy before it is
 // sent, and names the URL in a refusal that the dialer made.
+//
+// It also bounds redirect chains and refuses https→http downgrades itself,
+// because a client may replace the redirect policy (go-containerregistry's
+// does, without a bound).
 type guard struct {
-	policy  *policy
-	live    bool
-	schemes []string
-	next    http.RoundTripper
-	maxBody int64
+	policy       *policy
+	live         bool
+	schemes      []string
+	next         http.RoundTripper
+	maxBody      int64
+	maxRedirects int
 }
 
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := g.policy.checkURL(req.URL, g.live, g.schemes...); err != nil {
+		return nil, err
+	}
+	if err := g.checkChain(req); err != nil {
 		return nil, err
 	}
 	resp, err := g.next.RoundTrip(req)
@@ -89,6 +97,22 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &cappedBody{ReadCloser: resp.Body, left: g.maxBody, url: redact(req.URL), limit: g.maxBody}
 	return resp, nil
+}
+
+// checkChain walks the responses that led to req (a redirect's request
+// carries the response that caused it).
+func (g *guard) checkChain(req *http.Request) error {
+	hops := 0
+	for r := req; r.Response != nil && r.Response.Request != nil; r = r.Response.Request {
+		hops++
+		if prev := r.Response.Request; prev.URL.Scheme == "https" && r.URL.Scheme != "https" {
+			return &RefusedError{URL: redact(req.URL), Reason: "redirect from https to " + r.URL.Scheme}
+		}
+	}
+	if hops > g.maxRedirects {
+		return fmt.Errorf("GET %s: stopped after %d redirects", redact(req.URL), g.maxRedirects)
+	}
+	return nil
 }
 
 // TooLargeError is a response larger than the configured cap
