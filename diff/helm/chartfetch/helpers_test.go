@@ -21,7 +21,7 @@ import (
 // packageChart packs testdata/chart as chart name at version, the way
 // `helm package` lays it out (every file under "<name>/"), with Chart.yaml's
 // name and version rewritten.
-func packageChart(t *testing.T, name, version string) []byte {
+func packageChart(t testing.TB, name, version string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
@@ -79,7 +79,7 @@ type chartVersion struct {
 }
 
 // newChartRepo serves versions on addr ("127.0.0.1:0" when empty).
-func newChartRepo(t *testing.T, addr string, versions ...chartVersion) *chartRepo {
+func newChartRepo(t testing.TB, addr string, versions ...chartVersion) *chartRepo {
 	t.Helper()
 	r := &chartRepo{requests: map[string]int{}, charts: map[string][]byte{}}
 	r.srv = serveOn(t, addr, http.HandlerFunc(r.serve))
@@ -158,7 +158,7 @@ func (r *chartRepo) count(path string) int {
 func (r *chartRepo) URL() string { return r.srv.URL }
 
 // serveOn starts h on addr and stops it when the test ends.
-func serveOn(t *testing.T, addr string, h http.Handler) *httptest.Server {
+func serveOn(t testing.TB, addr string, h http.Handler) *httptest.Server {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
