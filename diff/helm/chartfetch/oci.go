@@ -57,7 +57,7 @@ func (f *Fetcher) fetchOCI(ctx context.Context, req Request, u *url.URL) (*Chart
 	}
 	c, err := f.pullChart(ref, repo, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref, err)
+		return nil, fmt.Errorf("%s: pull %s: %w", where, ref, err)
 	}
 	if c.Version == "" {
 		c.Version = version

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -302,4 +303,22 @@ func TestFetchFromOCIChecksBlobRedirects(t *testing.T) {
 			t.Fatalf("error %v, want the redirects to be bounded", err)
 		}
 	})
+}
+
+func TestFetchFromUnreachableOCIRegistry(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := l.Addr().String()
+	l.Close() // nothing listens there now
+	_, err = ociFetcher().Fetch(context.Background(), Request{Source: Source{URL: "oci://" + host + "/charts", Type: "oci"}, Chart: "hello", Version: "1.0.0"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"oci://" + host + "/charts chart hello", "connection refused"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
 }

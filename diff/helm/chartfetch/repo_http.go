@@ -57,6 +57,9 @@ func parseIndex(b []byte) (*indexFile, error) {
 // index.yaml, the version resolved in it, then the archive at the entry's
 // first URL (relative to the repository URL, or absolute).
 func (f *Fetcher) fetchHTTP(ctx context.Context, req Request, repo *url.URL) (*Chart, error) {
+	if req.Chart == "" {
+		return nil, fmt.Errorf("%s: no chart name given (spec.chart.spec.chart)", redact(repo))
+	}
 	client, done, err := f.httpClient(req.Source, repo)
 	if err != nil {
 		return nil, err

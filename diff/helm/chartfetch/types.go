@@ -26,7 +26,10 @@ type Source struct {
 	// Live is true when URL is the URL of a HelmRepository or OCIRepository
 	// that already exists in the live cluster (not added or changed by the
 	// pull request); such a URL is fetched even if its host is not on the
-	// allowed list.
+	// allowed list, and so are the hosts its index's absolute chart URLs,
+	// its redirects and its OCI token service name. Addresses are checked
+	// either way: loopback, link-local and private ones stay refused unless
+	// allowed by Options.
 	Live bool
 }
 
