@@ -45,6 +45,10 @@ var envVars = []struct {
 	{"DIFF_TIMEOUT", "diff.timeout", func(c *Config, v string) error { return setDuration(&c.Diff.Timeout, v) }},
 	{"DIFF_IMPERSONATE", "diff.impersonate", func(c *Config, v string) error { return setBool(&c.Diff.Impersonate, v) }},
 	{"DIFF_DEFAULT_SERVICE_ACCOUNT", "diff.defaultServiceAccount", func(c *Config, v string) error { c.Diff.DefaultServiceAccount = v; return nil }},
+	{"HELM_ALLOWED_HOSTS", "helm.allowedHosts", func(c *Config, v string) error { c.Helm.AllowedHosts = splitList(v); return nil }},
+	{"HELM_ALLOW_PRIVATE_NETWORKS", "helm.allowPrivateNetworks", func(c *Config, v string) error { return setBool(&c.Helm.AllowPrivateNetworks, v) }},
+	{"HELM_ALLOWED_CIDRS", "helm.allowedCIDRs", func(c *Config, v string) error { c.Helm.AllowedCIDRs = splitList(v); return nil }},
+	{"HELM_FETCH_TIMEOUT", "helm.fetchTimeout", func(c *Config, v string) error { return setDuration(&c.Helm.FetchTimeout, v) }},
 }
 
 // EnvNames lists the supported environment variables, for help text.
