@@ -53,6 +53,9 @@ type Pipeline struct {
 	DiffConcurrency int
 	// DiffTimeout bounds the diff of one Kustomization (default 5m).
 	DiffTimeout time.Duration
+	// Builds, when set, is shared with the Selector (NewCachingSelector) so
+	// that what selection built is not built again by the diff.
+	Builds *diff.BuildCache
 
 	clients clientCache
 }

@@ -122,7 +122,7 @@ func (p *Pipeline) diffGroup(ctx context.Context, c client.Client, cluster, root
 	}
 	dctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(ts)))
 	defer cancel()
-	d := &diff.Differ{Client: c, Cluster: cluster, Concurrency: p.DiffConcurrency}
+	d := &diff.Differ{Client: c, Cluster: cluster, Concurrency: p.DiffConcurrency, Builds: p.Builds}
 	rep, err := d.Diff(dctx, diff.Request{Root: root, Kustomization: kss[0], More: kss[1:], Recursive: true, Ignore: ts[0].entry.Ignore})
 	if err != nil {
 		return errorRows(cluster, ts, fmt.Sprintf("not diffed: %v", err))

@@ -180,6 +180,9 @@ type Diff struct {
 	Concurrency int `json:"concurrency,omitempty"`
 	// Timeout bounds one Kustomization's diff.
 	Timeout Duration `json:"timeout,omitempty"`
+	// BuildCacheObjects bounds the objects of the builds kept for reuse
+	// (diff.BuildCache), in all.
+	BuildCacheObjects int `json:"buildCacheObjects,omitempty"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s").
@@ -293,6 +296,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Diff.Timeout.Duration == 0 {
 		c.Diff.Timeout.Duration = 5 * time.Minute
+	}
+	if c.Diff.BuildCacheObjects == 0 {
+		c.Diff.BuildCacheObjects = 20_000
 	}
 	if c.Slack.ReportTTL.Duration == 0 {
 		c.Slack.ReportTTL.Duration = 30 * 24 * time.Hour
