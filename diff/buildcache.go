@@ -288,7 +288,7 @@ func (t *treeDigests) get(root string) string {
 		return s
 	}
 	t.mu.Unlock()
-	s := treeDigest(root)
+	s := artifactShape(root)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.sums[root]; !ok {
@@ -302,7 +302,7 @@ func (t *treeDigests) get(root string) string {
 	return s
 }
 
-func treeDigest(root string) string {
+func artifactShape(root string) string {
 	h := sha256.New()
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
