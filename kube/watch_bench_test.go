@@ -74,7 +74,7 @@ func BenchmarkIndexWithInformers(b *testing.B) {
 // the shape benchKustomization gives, in ns.
 func createFluxObjects(b *testing.B, ns *kubetest.Namespace, n, repos int) {
 	ctx := context.Background()
-	forms := []string{"https://github.com/Org/repo-%d.git", "ssh://git@github.com/org/repo-%d", "git@github.com:org/repo-%d.git"}
+	forms := []string{"https://github.com/Org/repo-%d.git", "ssh://git@github.com/org/repo-%d", "https://github.com/org/repo-%d/"}
 	for r := range repos {
 		gr := gitRepo(ns.Name, fmt.Sprintf("repo-%d", r), fmt.Sprintf(forms[r%len(forms)], r), &sourcev1.GitRepositoryRef{Branch: "main"})
 		gr.Spec.Interval.Duration = time.Minute
