@@ -117,4 +117,3 @@ func names(objs []*unstructured.Unstructured) []string {
 	}
 	return out
 }
-
