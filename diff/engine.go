@@ -44,6 +44,9 @@ type Differ struct {
 	// see target.go.
 	Management client.Client
 	Target     string
+	// Builds, when set, reuses builds of unchanged inputs (see BuildCache);
+	// nil builds every time.
+	Builds *BuildCache
 }
 
 // Request says what to diff.
@@ -74,7 +77,11 @@ func (d *Differ) Diff(ctx context.Context, req Request) (*Report, error) {
 	if req.Kustomization == nil || req.Root == "" || slices.Contains(req.More, nil) {
 		return nil, errors.New("diff: a source root and a Kustomization are required")
 	}
-	r := &run{d: d, req: req, secrets: &scrubber{}, pending: newPending(), built: newBuiltObjects(), notes: map[string][]string{}}
+	// The run's own Differ reads substituteFrom sources and live
+	// Kustomizations once (see runReads).
+	rd := *d
+	rd.Client = newRunReads(d.Client)
+	r := &run{d: &rd, req: req, secrets: &scrubber{}, pending: newPending(), built: newBuiltObjects(), notes: map[string][]string{}}
 	rep := &Report{SchemaVersion: SchemaVersion, Created: time.Now().UTC()}
 	s := r.schedule(ctx)
 	for {
@@ -250,7 +257,7 @@ func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, ch
 // prepare builds ks, substitutes variables and sets the metadata that
 // kustomize-controller sets before applying.
 func (r *run) prepare(ctx context.Context, ks *kustomizev1.Kustomization) ([]item, error) {
-	objs, err := Build(r.req.Root, ks, BuildOptions{Ignore: r.req.Ignore})
+	objs, err := r.d.build(r.req.Root, ks, BuildOptions{Ignore: r.req.Ignore})
 	if err != nil {
 		return nil, err
 	}
