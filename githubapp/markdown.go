@@ -118,7 +118,7 @@ func provenance(rep *diff.Report, pr *diff.PullRequestInfo) string {
 }
 
 // reportPreamble renders the report-wide error, the notes and the "nothing
-// affected" line.
+// affected" line, or the blast radius and risk flags (riskSegments).
 func reportPreamble(rep *diff.Report) []segment {
 	var segs []segment
 	if rep.Error != "" {
@@ -130,6 +130,9 @@ func reportPreamble(rep *diff.Report) []segment {
 	}
 	if rep.Error == "" && len(rep.Kustomizations) == 0 {
 		segs = append(segs, textSegment(NoKustomizationText+"\n\n"))
+	}
+	if rep.Error == "" && len(rep.Kustomizations) > 0 {
+		segs = append(segs, riskSegments(rep)...)
 	}
 	return segs
 }
