@@ -152,7 +152,7 @@ func arrow(old, new string) string {
 // stringList reads a list of strings at path in obj; other items are
 // skipped.
 func stringList(obj map[string]any, path ...string) []string {
-	v, _ := nested(obj, path...)
+	v, _ := fieldValue(obj, path...)
 	items, _ := v.([]any)
 	out := make([]string, 0, len(items))
 	for _, it := range items {
@@ -163,8 +163,8 @@ func stringList(obj map[string]any, path ...string) []string {
 	return out
 }
 
-// nested returns the value at path in obj without copying it.
-func nested(obj map[string]any, path ...string) (any, bool) {
+// fieldValue returns the value at path in obj without copying it.
+func fieldValue(obj map[string]any, path ...string) (any, bool) {
 	var cur any = obj
 	for _, p := range path {
 		m, ok := cur.(map[string]any)

@@ -90,9 +90,9 @@ func (r *run) customResources(ctx context.Context, name string) (int, error) {
 	if err := r.d.Client.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
 		return 0, err
 	}
-	group, _ := nested(crd.Object, "spec", "group")
-	kind, _ := nested(crd.Object, "spec", "names", "kind")
-	versions, _ := nested(crd.Object, "spec", "versions")
+	group, _ := fieldValue(crd.Object, "spec", "group")
+	kind, _ := fieldValue(crd.Object, "spec", "names", "kind")
+	versions, _ := fieldValue(crd.Object, "spec", "versions")
 	list, _ := versions.([]any)
 	for _, v := range list {
 		m, _ := v.(map[string]any)

@@ -107,11 +107,11 @@ func immutableRisks(obj *unstructured.Unstructured, c Change, seen *observation,
 func immutableDifferences(obj, live *unstructured.Unstructured) []fieldDifference {
 	var out []fieldDifference
 	for _, rule := range immutableRules[obj.GroupVersionKind().GroupKind()] {
-		want, ok := nested(obj.Object, rule.path...)
+		want, ok := fieldValue(obj.Object, rule.path...)
 		if !ok {
 			continue
 		}
-		have, _ := nested(live.Object, rule.path...)
+		have, _ := fieldValue(live.Object, rule.path...)
 		path := strings.Join(rule.path, ".")
 		if rule.shrink {
 			if smaller(want, have) {
@@ -146,7 +146,7 @@ func immutableCauses(err error) []metav1.StatusCause {
 	if errors.As(err, &se) && se.Status().Details != nil {
 		for _, c := range se.Status().Details.Causes {
 			msg := strings.ToLower(c.Message)
-			if c.Type == metav1.CauseTypeFieldValueForbidden || strings.Contains(msg, "immutable") || strings.Contains(msg, "cannot change") {
+			if c.Type == metav1.CauseTypeForbidden || strings.Contains(msg, "immutable") || strings.Contains(msg, "cannot change") {
 				out = append(out, c)
 			}
 		}

@@ -39,7 +39,7 @@ func rulesOf(obj *unstructured.Unstructured) []policyRule {
 	if obj == nil {
 		return nil
 	}
-	v, _ := nested(obj.Object, "rules")
+	v, _ := fieldValue(obj.Object, "rules")
 	items, _ := v.([]any)
 	out := make([]policyRule, 0, len(items))
 	for _, it := range items {
@@ -130,14 +130,14 @@ func ruleValue(r policyRule) map[string]any {
 
 // bindingRisks flags subjects newly bound to the ClusterRole cluster-admin.
 func bindingRisks(after, live *unstructured.Unstructured) []Risk {
-	kind, _ := nested(after.Object, "roleRef", "kind")
-	name, _ := nested(after.Object, "roleRef", "name")
+	kind, _ := fieldValue(after.Object, "roleRef", "kind")
+	name, _ := fieldValue(after.Object, "roleRef", "name")
 	if kind != "ClusterRole" || name != "cluster-admin" {
 		return nil
 	}
 	had := map[string]bool{}
 	if live != nil {
-		if lname, _ := nested(live.Object, "roleRef", "name"); lname == "cluster-admin" {
+		if lname, _ := fieldValue(live.Object, "roleRef", "name"); lname == "cluster-admin" {
 			for _, s := range subjects(live) {
 				had[s] = true
 			}
@@ -166,7 +166,7 @@ func bindingRisks(after, live *unstructured.Unstructured) []Risk {
 
 // subjects lists a binding's subjects as "Kind namespace/name".
 func subjects(obj *unstructured.Unstructured) []string {
-	v, _ := nested(obj.Object, "subjects")
+	v, _ := fieldValue(obj.Object, "subjects")
 	items, _ := v.([]any)
 	var out []string
 	for _, it := range items {

@@ -93,8 +93,8 @@ data: {level: new}
 		flagRow{Kind: RiskIgnored, ObjectKind: "ConfigMap", Name: "frozen"},
 		flagRow{Kind: RiskIgnored, ObjectKind: "ConfigMap", Name: "never"},
 	)
-	wantMessage(t, flag(t, k, RiskIgnored, "frozen"), "Flux will ignore this change", "disabled in the cluster")
-	wantMessage(t, flag(t, k, RiskIgnored, "never"), "Flux will not create it")
+	wantMessage(t, flagOn(t, k, RiskIgnored, "frozen"), "Flux will ignore this change", "disabled in the cluster")
+	wantMessage(t, flagOn(t, k, RiskIgnored, "never"), "Flux will not create it")
 }
 
 // TestRiskRBACWidened: a ClusterRole widened to "*", a new Role reading
@@ -149,9 +149,9 @@ subjects: [{kind: ServiceAccount, name: deployer, namespace: __NS__}]
 		flagRow{Kind: RiskRBAC, ObjectKind: "Role", Name: "secret-reader", Field: "rules[0]", New: `{"apiGroups":[""],"resources":["secrets"],"verbs":["get","list"]}`},
 		flagRow{Kind: RiskRBAC, ObjectKind: "ClusterRoleBinding", Name: n + "-root", Field: "subjects", New: "ServiceAccount " + n + "/deployer"},
 	)
-	wantMessage(t, flag(t, k, RiskRBAC, n+"-ops"), "widened ClusterRole grants every verb on every resource")
-	wantMessage(t, flag(t, k, RiskRBAC, "secret-reader"), "new Role grants get on Secrets; list on Secrets")
-	wantMessage(t, flag(t, k, RiskRBAC, n+"-root"), "binds cluster-admin on the whole cluster to ServiceAccount "+n+"/deployer")
+	wantMessage(t, flagOn(t, k, RiskRBAC, n+"-ops"), "widened ClusterRole grants every verb on every resource")
+	wantMessage(t, flagOn(t, k, RiskRBAC, "secret-reader"), "new Role grants get on Secrets; list on Secrets")
+	wantMessage(t, flagOn(t, k, RiskRBAC, n+"-root"), "binds cluster-admin on the whole cluster to ServiceAccount "+n+"/deployer")
 }
 
 // TestRiskImageBumpListed: an image bump is listed old → new per container
@@ -174,7 +174,7 @@ func TestRiskImageBumpListed(t *testing.T) {
 	k := diffKS(t, ns, root, ks)
 	wantFlags(t, k, flagRow{Kind: RiskImage, ObjectKind: "Deployment", Name: "web",
 		Field: "spec.template.spec.containers[web].image", Old: "nginx:1.27", New: "nginx:1.28"})
-	f := flag(t, k, RiskImage, "web")
+	f := flagOn(t, k, RiskImage, "web")
 	wantMessage(t, f, "image nginx:1.27 → nginx:1.28")
 	if f.Warning() || f.File != "app/web.yaml" {
 		t.Errorf("image flag: warning %v at %q, want a listing at app/web.yaml", f.Warning(), f.File)

@@ -50,8 +50,8 @@ func wantFlags(t *testing.T, k KustomizationReport, want ...flagRow) {
 	}
 }
 
-// flag returns the only flag of kind on object name.
-func flag(t *testing.T, k KustomizationReport, kind RiskKind, name string) Risk {
+// flagOn returns the only flag of kind on object name.
+func flagOn(t *testing.T, k KustomizationReport, kind RiskKind, name string) Risk {
 	t.Helper()
 	var found []Risk
 	for _, f := range k.Risks {
@@ -93,7 +93,7 @@ func TestRiskPruneDeletesPersistentVolumeClaim(t *testing.T) {
 	root := writeTree(t, ns.Name, map[string]string{"app/kustomization.yaml": "resources: [cm.yaml]\n", "app/cm.yaml": cm})
 	k := diffKS(t, ns, root, ks)
 	wantFlags(t, k, flagRow{Kind: RiskDeletion, ObjectKind: "PersistentVolumeClaim", Name: "data"})
-	f := flag(t, k, RiskDeletion, "data")
+	f := flagOn(t, k, RiskDeletion, "data")
 	wantMessage(t, f, "deleted by prune", "data may be lost")
 	if f.File != "app/kustomization.yaml" || f.Line != 1 {
 		t.Errorf("location = %s:%d, want app/kustomization.yaml:1", f.File, f.Line)
@@ -136,7 +136,7 @@ func TestRiskDeploymentSelectorChange(t *testing.T) {
 			k := diffKS(t, ns, root, ks)
 			wantFlags(t, k, flagRow{Kind: RiskImmutable, ObjectKind: "Deployment", Name: "web",
 				Field: "spec.selector.matchLabels.app", Old: "web", New: "web2"})
-			f := flag(t, k, RiskImmutable, "web")
+			f := flagOn(t, k, RiskImmutable, "web")
 			wantMessage(t, f, tt.want, "spec.selector.matchLabels.app cannot change (web → web2)")
 			if f.File != "app/deploy.yaml" || f.Line != 3 {
 				t.Errorf("location = %s:%d, want app/deploy.yaml:3 (metadata.name)", f.File, f.Line)
@@ -204,7 +204,7 @@ func TestRiskImmutableFields(t *testing.T) {
 				t.Errorf("action = %s, want failed (the dry-run refuses it)", c.Action)
 			}
 			wantFlags(t, k, tt.want)
-			wantMessage(t, flag(t, k, RiskImmutable, tt.objName), failMessage, tt.want.Field+" cannot change")
+			wantMessage(t, flagOn(t, k, RiskImmutable, tt.objName), failMessage, tt.want.Field+" cannot change")
 			obj := builtObject(t, root, ks, tt.kind, tt.objName)
 			controllerManager(ns.Env).SetOwnerLabels(singleton(obj), ks.Name, ks.Namespace)
 			if _, err := controllerManager(ns.Env).Apply(context.Background(), obj, controllerApplyOptions(ks)); err == nil || !ssaerrors.IsImmutableError(err) {
