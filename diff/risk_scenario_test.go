@@ -224,6 +224,7 @@ func TestRiskSuspendedAndWaitingKustomization(t *testing.T) {
 	infra := newKS(ns.Name, "infra", "./infra")
 	infra.Status.Conditions = []metav1.Condition{{Type: meta.ReadyCondition, Status: metav1.ConditionFalse, Reason: "HealthCheckFailed",
 		Message: "timeout waiting for Deployment", LastTransitionTime: metav1.Now()}}
+	infra.Status.ObservedGeneration = 1 // reconciled at its first generation, and failed
 	createLiveKS(t, ns.Client, infra, "")
 	ks := newKS(ns.Name, "app", "./app")
 	ks.Spec.Suspend = true
