@@ -69,6 +69,8 @@ type chartRepo struct {
 	charts   map[string][]byte // by path
 	username string            // when set, basic auth is required
 	password string
+	// redirects answers these paths with a redirect to the URL given.
+	redirects map[string]string
 }
 
 // chartVersion is one version of the index: url is relative or absolute;
@@ -129,6 +131,10 @@ func (r *chartRepo) serve(w http.ResponseWriter, req *http.Request) {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
+	}
+	if to, ok := r.redirects[req.URL.Path]; ok {
+		http.Redirect(w, req, to, http.StatusFound)
+		return
 	}
 	if req.URL.Path == "/index.yaml" {
 		_, _ = w.Write([]byte(r.index))

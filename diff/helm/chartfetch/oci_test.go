@@ -322,3 +322,41 @@ func TestFetchFromUnreachableOCIRegistry(t *testing.T) {
 		}
 	}
 }
+
+func TestFetchFromOCIKeepsCredentialsOnTheRegistryHost(t *testing.T) {
+	const password = "oci-Pa55word"
+	archive := packageChart(t, "hello", "1.0.0")
+	// The blob store is another host (port) that serves the layer without
+	// authentication, as registries' storage back ends do.
+	var mu sync.Mutex
+	var storeAuth []string
+	store := serveOn(t, "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		storeAuth = append(storeAuth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		_, _ = w.Write(archive)
+	}))
+	reg := newOCIRegistry(t)
+	reg.push(t, "charts/hello", "1.0.0", archive, true)
+	reg.requireAuth("flux", password)
+	reg.setBlobRedirect(store.URL + "/blob")
+
+	src := Source{URL: "oci://" + reg.host + "/charts", Type: "oci", Username: "flux", Password: password}
+	c, err := ociFetcher().Fetch(context.Background(), Request{Source: src, Chart: "hello", Version: "1.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(c.Archive, archive) {
+		t.Error("wrong archive")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(storeAuth) == 0 {
+		t.Fatal("the blob store was not asked")
+	}
+	for _, a := range storeAuth {
+		if a != "" {
+			t.Error("the blob store received an Authorization header")
+		}
+	}
+}

@@ -114,8 +114,10 @@ func TestFetchWithBasicAuth(t *testing.T) {
 	repo := newChartRepo(t, "",
 		chartVersion{name: "hello", version: "1.0.0", archive: packageChart(t, "hello", "1.0.0")},
 		chartVersion{name: "hello", version: "2.0.0", url: other.URL() + "/charts/hello-2.0.0.tgz"},
+		chartVersion{name: "hello", version: "3.0.0", url: "moved/hello-3.0.0.tgz"},
 	)
 	repo.username, repo.password = "flux", password
+	repo.redirects = map[string]string{"/moved/hello-3.0.0.tgz": other.URL() + "/charts/hello-2.0.0.tgz"}
 	f := New(Options{AllowedHosts: []string{"127.0.0.1"}, AllowedCIDRs: loopbackOnly("127.0.0.1")})
 
 	t.Run("the repository's credentials fetch the index and the chart", func(t *testing.T) {
@@ -128,14 +130,19 @@ func TestFetchWithBasicAuth(t *testing.T) {
 			t.Errorf("version %s, want 1.0.0", c.Version)
 		}
 	})
-	t.Run("the credentials are not sent to a chart URL on another host", func(t *testing.T) {
+	t.Run("the credentials are not sent to a chart URL or a redirect on another host", func(t *testing.T) {
 		src := Source{URL: repo.URL(), Username: "flux", Password: password}
-		if _, err := f.Fetch(context.Background(), Request{Source: src, Chart: "hello", Version: "2.0.0"}); err != nil {
-			t.Fatal(err)
+		for _, v := range []string{"2.0.0", "3.0.0"} {
+			if _, err := f.Fetch(context.Background(), Request{Source: src, Chart: "hello", Version: v}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := other.count("/charts/hello-2.0.0.tgz"); n != 2 {
+			t.Errorf("the other host served the chart %d times, want 2 (absolute URL, then redirect)", n)
 		}
 		for _, a := range other.auth {
 			if a != "" {
-				t.Errorf("the other host received Authorization %q", a)
+				t.Error("the other host received an Authorization header")
 			}
 		}
 	})
