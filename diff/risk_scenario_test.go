@@ -188,6 +188,14 @@ func TestRiskImmutableFields(t *testing.T) {
 			want: flagRow{RiskImmutable, "PersistentVolumeClaim", "data", "spec.resources.requests.storage", "2Gi", "1Gi"},
 		},
 		{
+			// Growth is no rule (a bound claim may grow), but this claim is
+			// not bound (no volume controller here), so the API server
+			// refuses any spec change: the flag quotes its cause.
+			name: "an unbound PersistentVolumeClaim grown", kind: "PersistentVolumeClaim", objName: "data",
+			base: claim("1Gi"), pr: claim("2Gi"),
+			want: flagRow{RiskImmutable, "PersistentVolumeClaim", "data", "spec", "", ""},
+		},
+		{
 			name: "a StatefulSet's volumeClaimTemplates", kind: "StatefulSet", objName: "db",
 			base: statefulSet("1Gi"), pr: statefulSet("2Gi"),
 			want: flagRow{RiskImmutable, "StatefulSet", "db", "spec.volumeClaimTemplates[0].spec.resources.requests.storage", "1Gi", "2Gi"},
@@ -204,7 +212,11 @@ func TestRiskImmutableFields(t *testing.T) {
 				t.Errorf("action = %s, want failed (the dry-run refuses it)", c.Action)
 			}
 			wantFlags(t, k, tt.want)
-			wantMessage(t, flagOn(t, k, RiskImmutable, tt.objName), failMessage, tt.want.Field+" cannot change")
+			if tt.want.Old != "" {
+				wantMessage(t, flagOn(t, k, RiskImmutable, tt.objName), failMessage, tt.want.Field+" cannot change")
+			} else {
+				wantMessage(t, flagOn(t, k, RiskImmutable, tt.objName), failMessage, "the API server refuses the change in place: spec: ")
+			}
 			obj := builtObject(t, root, ks, tt.kind, tt.objName)
 			controllerManager(ns.Env).SetOwnerLabels(singleton(obj), ks.Name, ks.Namespace)
 			if _, err := controllerManager(ns.Env).Apply(context.Background(), obj, controllerApplyOptions(ks)); err == nil || !ssaerrors.IsImmutableError(err) {
