@@ -151,7 +151,9 @@ func (r *run) step(ctx context.Context, s *schedule, n nested, warning string) (
 	if err != nil {
 		return nil, err
 	}
-	return append([]KustomizationReport{kr}, finalized...), nil
+	out := append([]KustomizationReport{kr}, finalized...)
+	r.reportRisks(ctx, n.ks, out)
+	return out, nil
 }
 
 // run is the state shared by the Kustomizations of one Diff call.
@@ -171,6 +173,9 @@ type run struct {
 	// nested holds, by keyOf, the Kustomizations found in a build (see
 	// run.managementFor).
 	nested sync.Map
+	// src locates manifests in the source tree for risk flags (sources).
+	src     *sourceIndex
+	srcOnce sync.Once
 }
 
 // nested is one Kustomization waiting to be diffed.
@@ -201,6 +206,8 @@ type item struct {
 	obj   *unstructured.Unstructured
 	paths []fieldPath
 	sops  bool
+	// seen records what the dry-run saw, for the risk flags.
+	seen *observation
 }
 
 // diffOne diffs one Kustomization and returns the nested Kustomizations its
@@ -213,7 +220,7 @@ func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, ch
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			kr.Changes, kr.Counts, children, err = []Change{}, Counts{}, nil, nil
+			kr.Changes, kr.Counts, kr.Risks, children, err = []Change{}, Counts{}, nil, nil, nil
 			kr.Error = fmt.Sprintf("internal error while diffing: %v", p)
 		}
 	}()
@@ -248,6 +255,7 @@ func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, ch
 		kr.Counts.add(c.Action)
 	}
 	kr.Changes = changes
+	kr.Risks = r.objectRisks(ctx, ks, items, changes)
 	r.built.add(keyOf(ks), items, changes)
 	children, warnings := childKustomizations(ks, items)
 	kr.Warnings = append(kr.Warnings, warnings...)
@@ -289,7 +297,7 @@ func (r *run) prepare(ctx context.Context, ks *kustomizev1.Kustomization) ([]ite
 	ownerLabels(objs, ks)
 	items := make([]item, len(objs))
 	for i, o := range objs {
-		items[i] = item{obj: o, paths: paths[i], sops: encrypted[i]}
+		items[i] = item{obj: o, paths: paths[i], sops: encrypted[i], seen: &observation{}}
 	}
 	return items, nil
 }

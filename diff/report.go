@@ -103,6 +103,9 @@ type KustomizationReport struct {
 	Error string `json:"error,omitempty"`
 	// Warnings are notes that do not stop the diff (e.g. depth limit reached).
 	Warnings []string `json:"warnings,omitempty"`
+	// Risks flag the changes a reviewer should look at first (see Risk);
+	// added to fluxdiff.report/v1 without changing any other field.
+	Risks []Risk `json:"risks,omitempty"`
 }
 
 // Change is one object's diff.
