@@ -7,6 +7,7 @@ import (
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	swapi "github.com/fluxcd/source-watcher/api/v2/v1beta1"
 )
 
 // ObjectKey names a Flux object in one cluster.
@@ -54,9 +55,24 @@ type Entry struct {
 	// Reason says why a pull request cannot be diffed against this
 	// Kustomization; empty when it can.
 	Reason string `json:"reason,omitempty"`
+	// Artifact is set when the source is an ExternalArtifact made by an
+	// ArtifactGenerator: the copy rules and the GitRepositories they read.
+	// URL, Repo, Branch and Ignore are then those of its GitRepository.
+	Artifact *ArtifactSource `json:"artifact,omitempty"`
+	// Includes are the GitRepository's spec.include: other repositories'
+	// trees copied into its artifact.
+	Includes []Include `json:"includes,omitempty"`
+	// SparseCheckout is the GitRepository's spec.sparseCheckout; Ignore
+	// leaves out everything else.
+	SparseCheckout []string `json:"sparseCheckout,omitempty"`
 	// Kustomization is the object itself (status stripped). It is shared:
 	// do not modify it.
 	Kustomization *kustomizev1.Kustomization `json:"-"`
+
+	// deps are the source objects the entry was resolved from; links the
+	// repositories and branches whose pull requests it is a candidate of.
+	deps  []depKey
+	links []repoBranch
 }
 
 // Diffable reports whether a pull request into Branch of Repo can be diffed
@@ -72,11 +88,13 @@ type keySet map[ObjectKey]struct{}
 // concurrent use; informers keep it current (see Watcher), tests and
 // benchmarks feed it directly.
 type Index struct {
-	mu       sync.RWMutex
-	sources  map[ObjectKey]gitSource
-	entries  map[ObjectKey]*Entry
-	bySource map[ObjectKey]keySet // GitRepository → Kustomizations that use it
-	byBranch map[repoBranch]*bucket
+	mu         sync.RWMutex
+	sources    map[ObjectKey]gitSource
+	generators map[ObjectKey]*swapi.ArtifactGeneratorSpec
+	externals  map[ObjectKey]SourceRef // ExternalArtifact → what makes it
+	entries    map[ObjectKey]*Entry
+	byDep      map[depKey]keySet // source object → Kustomizations resolved from it
+	byBranch   map[repoBranch]*bucket
 }
 
 // bucket is the Kustomizations of one repository and branch, with the
@@ -89,10 +107,12 @@ type bucket struct {
 // NewIndex returns an empty index.
 func NewIndex() *Index {
 	return &Index{
-		sources:  map[ObjectKey]gitSource{},
-		entries:  map[ObjectKey]*Entry{},
-		bySource: map[ObjectKey]keySet{},
-		byBranch: map[repoBranch]*bucket{},
+		sources:    map[ObjectKey]gitSource{},
+		generators: map[ObjectKey]*swapi.ArtifactGeneratorSpec{},
+		externals:  map[ObjectKey]SourceRef{},
+		entries:    map[ObjectKey]*Entry{},
+		byDep:      map[depKey]keySet{},
+		byBranch:   map[repoBranch]*bucket{},
 	}
 }
 
@@ -121,11 +141,11 @@ func (ix *Index) SetGitRepository(cluster string, repo *sourcev1.GitRepository) 
 	src := gitSourceOf(repo)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if old, ok := ix.sources[key]; ok && old == src {
+	if old, ok := ix.sources[key]; ok && old.equal(src) {
 		return
 	}
 	ix.sources[key] = src
-	ix.reresolve(key)
+	ix.reresolve(depKey{sourcev1.GitRepositoryKind, key})
 }
 
 // DeleteGitRepository forgets a GitRepository; the Kustomizations that use
@@ -137,7 +157,7 @@ func (ix *Index) DeleteGitRepository(key ObjectKey) {
 		return
 	}
 	delete(ix.sources, key)
-	ix.reresolve(key)
+	ix.reresolve(depKey{sourcev1.GitRepositoryKind, key})
 }
 
 // Lookup returns the Kustomizations, in every cluster, that a pull request
@@ -177,8 +197,9 @@ func (ix *Index) sortedEntries(keys keySet) []*Entry {
 }
 
 // List returns every Kustomization, diffable or not, sorted by cluster,
-// namespace and name. When repoURL is not empty, only those whose source is
-// a GitRepository of that repository are listed. The entries are shared: do
+// namespace and name. When repoURL is not empty, only those built from that
+// repository (directly, through an ArtifactGenerator or an include) are
+// listed. The entries are shared: do
 // not modify them.
 func (ix *Index) List(repoURL string) []*Entry {
 	repo := ""
@@ -189,7 +210,7 @@ func (ix *Index) List(repoURL string) []*Entry {
 	defer ix.mu.RUnlock()
 	keys := keySet{}
 	for k, e := range ix.entries {
-		if repo == "" || e.Repo == repo {
+		if repo == "" || e.Repo == repo || slices.ContainsFunc(e.Includes, func(in Include) bool { return in.Repo == repo }) {
 			keys[k] = struct{}{}
 		}
 	}
@@ -203,10 +224,10 @@ func (ix *Index) Len() int {
 	return len(ix.entries)
 }
 
-// reresolve recomputes the entries of the Kustomizations that use the
-// GitRepository src. The caller holds the write lock.
-func (ix *Index) reresolve(src ObjectKey) {
-	for k := range ix.bySource[src] {
+// reresolve recomputes the entries of the Kustomizations resolved from the
+// source object src. The caller holds the write lock.
+func (ix *Index) reresolve(src depKey) {
+	for k := range ix.byDep[src] {
 		ks := ix.entries[k].Kustomization
 		ix.unlink(k)
 		ix.link(ix.resolve(k, ks))
@@ -217,12 +238,13 @@ func (ix *Index) reresolve(src ObjectKey) {
 func (ix *Index) link(e *Entry) {
 	key := e.ObjectKey
 	ix.entries[key] = e
-	if e.Source.Kind == sourcev1.GitRepositoryKind {
-		src := ObjectKey{Cluster: key.Cluster, Namespace: e.Source.Namespace, Name: e.Source.Name}
-		addKey(ix.bySource, src, key)
+	for _, d := range e.deps {
+		addKey(ix.byDep, d, key)
 	}
-	if e.Diffable() {
-		rb := repoBranch{repo: e.Repo, branch: e.Branch}
+	if !e.Diffable() {
+		return
+	}
+	for _, rb := range e.links {
 		b, ok := ix.byBranch[rb]
 		if !ok {
 			b = &bucket{keys: keySet{}}
@@ -241,11 +263,13 @@ func (ix *Index) unlink(key ObjectKey) {
 		return
 	}
 	delete(ix.entries, key)
-	if e.Source.Kind == sourcev1.GitRepositoryKind {
-		removeKey(ix.bySource, ObjectKey{Cluster: key.Cluster, Namespace: e.Source.Namespace, Name: e.Source.Name}, key)
+	for _, d := range e.deps {
+		removeKey(ix.byDep, d, key)
 	}
-	if e.Diffable() {
-		rb := repoBranch{repo: e.Repo, branch: e.Branch}
+	if !e.Diffable() {
+		return
+	}
+	for _, rb := range e.links {
 		if b := ix.byBranch[rb]; b != nil {
 			delete(b.keys, key)
 			b.sorted = nil
@@ -256,7 +280,7 @@ func (ix *Index) unlink(key ObjectKey) {
 	}
 }
 
-func addKey(m map[ObjectKey]keySet, k, v ObjectKey) {
+func addKey[K comparable](m map[K]keySet, k K, v ObjectKey) {
 	set, ok := m[k]
 	if !ok {
 		set = keySet{}
@@ -265,7 +289,7 @@ func addKey(m map[ObjectKey]keySet, k, v ObjectKey) {
 	set[v] = struct{}{}
 }
 
-func removeKey(m map[ObjectKey]keySet, k, v ObjectKey) {
+func removeKey[K comparable](m map[K]keySet, k K, v ObjectKey) {
 	set := m[k]
 	delete(set, v)
 	if len(set) == 0 {

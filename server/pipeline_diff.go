@@ -123,6 +123,9 @@ func (p *Pipeline) diffGroup(ctx context.Context, c client.Client, cluster, root
 	dctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(ts)))
 	defer cancel()
 	d := &diff.Differ{Client: c, Cluster: cluster, Concurrency: p.DiffConcurrency}
+	if ts[0].root != "" {
+		root = ts[0].root // an ExternalArtifact's tree
+	}
 	rep, err := d.Diff(dctx, diff.Request{Root: root, Kustomization: kss[0], More: kss[1:], Recursive: true, Ignore: ts[0].entry.Ignore})
 	if err != nil {
 		return errorRows(cluster, ts, fmt.Sprintf("not diffed: %v", err))
@@ -135,15 +138,17 @@ func (p *Pipeline) diffGroup(ctx context.Context, c client.Client, cluster, root
 	return rep.Kustomizations
 }
 
-// byIgnore groups ts by their GitRepository's ignore rules, in order.
+// byIgnore groups ts by the tree they build from and their GitRepository's
+// ignore rules, in order.
 func byIgnore(ts []target) [][]target {
 	idx := map[string]int{}
 	var out [][]target
 	for _, t := range ts {
-		i, ok := idx[t.entry.Ignore]
+		k := t.root + "\x00" + t.entry.Ignore
+		i, ok := idx[k]
 		if !ok {
 			i = len(out)
-			idx[t.entry.Ignore] = i
+			idx[k] = i
 			out = append(out, nil)
 		}
 		out[i] = append(out[i], t)
