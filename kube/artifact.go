@@ -114,9 +114,9 @@ func (ix *Index) DeleteExternalArtifact(key ObjectKey) {
 // ArtifactGenerator that makes it and the GitRepositories that generator
 // copies from. It is diffable when every source its artifact copies from is
 // a GitRepository of one repository and branch. The caller holds the lock.
-func (ix *Index) resolveArtifact(e *Entry) {
+func (ix *Index) resolveArtifact(e *Entry, res *resolution) {
 	eaKey := ObjectKey{Cluster: e.Cluster, Namespace: e.Source.Namespace, Name: e.Source.Name}
-	e.deps = append(e.deps, depKey{externalArtifactKind, eaKey})
+	res.deps = append(res.deps, depKey{externalArtifactKind, eaKey})
 	ref, ok := ix.externals[eaKey]
 	switch {
 	case !ok:
@@ -128,7 +128,7 @@ func (ix *Index) resolveArtifact(e *Entry) {
 		return
 	}
 	genKey := ObjectKey{Cluster: e.Cluster, Namespace: ref.Namespace, Name: ref.Name}
-	e.deps = append(e.deps, depKey{artifactGeneratorKind, genKey})
+	res.deps = append(res.deps, depKey{artifactGeneratorKind, genKey})
 	spec, ok := ix.generators[genKey]
 	if !ok {
 		e.Reason = fmt.Sprintf("ArtifactGenerator %s/%s not found", ref.Namespace, ref.Name)
@@ -150,7 +150,7 @@ func (ix *Index) resolveArtifact(e *Entry) {
 		if _, done := art.Sources[alias]; done {
 			continue
 		}
-		src, why := ix.aliasSource(e, genKey, spec, alias)
+		src, why := ix.aliasSource(e, res, genKey, spec, alias)
 		if why != "" {
 			e.Reason = fmt.Sprintf("ArtifactGenerator %s/%s: %s", ref.Namespace, ref.Name, why)
 			return
@@ -173,7 +173,7 @@ func (ix *Index) resolveArtifact(e *Entry) {
 
 // aliasSource resolves one alias of a generator to its GitRepository, or
 // says why it cannot be diffed.
-func (ix *Index) aliasSource(e *Entry, genKey ObjectKey, spec *swapi.ArtifactGeneratorSpec, alias string) (AliasSource, string) {
+func (ix *Index) aliasSource(e *Entry, res *resolution, genKey ObjectKey, spec *swapi.ArtifactGeneratorSpec, alias string) (AliasSource, string) {
 	i := slices.IndexFunc(spec.Sources, func(s swapi.SourceReference) bool { return s.Alias == alias })
 	if i < 0 {
 		return AliasSource{}, fmt.Sprintf("source alias %q not found", alias)
@@ -184,7 +184,7 @@ func (ix *Index) aliasSource(e *Entry, genKey ObjectKey, spec *swapi.ArtifactGen
 		return AliasSource{}, fmt.Sprintf("copies from %s %s/%s; %s sources are not diffable from a pull request", s.Kind, ref.Namespace, ref.Name, s.Kind)
 	}
 	gitKey := ObjectKey{Cluster: e.Cluster, Namespace: ref.Namespace, Name: ref.Name}
-	e.deps = append(e.deps, depKey{sourcev1.GitRepositoryKind, gitKey})
+	res.deps = append(res.deps, depKey{sourcev1.GitRepositoryKind, gitKey})
 	src, ok := ix.sources[gitKey]
 	switch {
 	case !ok:

@@ -31,10 +31,10 @@ type Include struct {
 
 // resolveIncludes fills e.Includes from the GitRepository src that e reads.
 // The caller holds the lock.
-func (ix *Index) resolveIncludes(e *Entry, src gitSource) {
+func (ix *Index) resolveIncludes(e *Entry, res *resolution, src gitSource) {
 	for _, in := range src.includes {
 		key := ObjectKey{Cluster: e.Cluster, Namespace: e.Source.Namespace, Name: in.GitRepositoryRef.Name}
-		e.deps = append(e.deps, depKey{sourcev1.GitRepositoryKind, key})
+		res.deps = append(res.deps, depKey{sourcev1.GitRepositoryKind, key})
 		out := Include{
 			Repository: SourceRef{Kind: sourcev1.GitRepositoryKind, Namespace: key.Namespace, Name: key.Name},
 			FromPath:   in.GetFromPath(), ToPath: in.GetToPath(),
@@ -75,11 +75,13 @@ func includesOf(e *Entry, repo, branch string) []Include {
 	return out
 }
 
-// withSparseCheckout adds to ignore the .sourceignore patterns that leave
-// out what a sparse checkout of dirs does not check out: every top-level
-// entry but the folders on the way to each of dirs. Added last, they win
-// over spec.ignore's negations, as a file that is not checked out cannot
-// be re-included.
+// withSparseCheckout puts before ignore the .sourceignore patterns that
+// leave out what a sparse checkout of dirs does not check out: every entry
+// but the folders on the way to each of dirs, whole. They come first so
+// that spec.ignore still applies inside the checked-out folders (the
+// matcher, go-git's, lets a later "!/dir/" re-include all below dir); a
+// negation in spec.ignore that names a folder outside dirs would
+// re-include it, which source-controller's checkout would not.
 func withSparseCheckout(ignore string, dirs []string) string {
 	if len(dirs) == 0 {
 		return ignore
@@ -99,10 +101,6 @@ func withSparseCheckout(ignore string, dirs []string) string {
 		}
 	}
 	var b strings.Builder
-	b.WriteString(ignore)
-	if ignore != "" && !strings.HasSuffix(ignore, "\n") {
-		b.WriteString("\n")
-	}
 	b.WriteString("# spec.sparseCheckout\n")
 	for _, parent := range sortedKeys(keep) {
 		if isSparseDir(parent, dirs) {
@@ -116,6 +114,9 @@ func withSparseCheckout(ignore string, dirs []string) string {
 		for _, child := range keep[parent] {
 			b.WriteString("!" + prefix + child + "/\n")
 		}
+	}
+	if ignore != "" {
+		b.WriteString("# spec.ignore\n" + ignore)
 	}
 	return b.String()
 }

@@ -68,9 +68,12 @@ type Entry struct {
 	// Kustomization is the object itself (status stripped). It is shared:
 	// do not modify it.
 	Kustomization *kustomizev1.Kustomization `json:"-"`
+}
 
-	// deps are the source objects the entry was resolved from; links the
-	// repositories and branches whose pull requests it is a candidate of.
+// resolution is what the index keeps beside an entry: the source objects
+// it was resolved from, and the repositories and branches whose pull
+// requests it is a candidate of.
+type resolution struct {
 	deps  []depKey
 	links []repoBranch
 }
@@ -93,6 +96,7 @@ type Index struct {
 	generators map[ObjectKey]*swapi.ArtifactGeneratorSpec
 	externals  map[ObjectKey]SourceRef // ExternalArtifact → what makes it
 	entries    map[ObjectKey]*Entry
+	resolved   map[ObjectKey]resolution
 	byDep      map[depKey]keySet // source object → Kustomizations resolved from it
 	byBranch   map[repoBranch]*bucket
 }
@@ -111,6 +115,7 @@ func NewIndex() *Index {
 		generators: map[ObjectKey]*swapi.ArtifactGeneratorSpec{},
 		externals:  map[ObjectKey]SourceRef{},
 		entries:    map[ObjectKey]*Entry{},
+		resolved:   map[ObjectKey]resolution{},
 		byDep:      map[depKey]keySet{},
 		byBranch:   map[repoBranch]*bucket{},
 	}
@@ -123,8 +128,7 @@ func (ix *Index) SetKustomization(cluster string, ks *kustomizev1.Kustomization)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.unlink(key)
-	e := ix.resolve(key, ks)
-	ix.link(e)
+	ix.link(ix.resolve(key, ks))
 }
 
 // DeleteKustomization forgets a Kustomization.
@@ -235,16 +239,17 @@ func (ix *Index) reresolve(src depKey) {
 }
 
 // link adds e to the maps. The caller holds the write lock.
-func (ix *Index) link(e *Entry) {
+func (ix *Index) link(e *Entry, res resolution) {
 	key := e.ObjectKey
 	ix.entries[key] = e
-	for _, d := range e.deps {
+	ix.resolved[key] = res
+	for _, d := range res.deps {
 		addKey(ix.byDep, d, key)
 	}
 	if !e.Diffable() {
 		return
 	}
-	for _, rb := range e.links {
+	for _, rb := range res.links {
 		b, ok := ix.byBranch[rb]
 		if !ok {
 			b = &bucket{keys: keySet{}}
@@ -262,14 +267,16 @@ func (ix *Index) unlink(key ObjectKey) {
 	if !ok {
 		return
 	}
+	res := ix.resolved[key]
 	delete(ix.entries, key)
-	for _, d := range e.deps {
+	delete(ix.resolved, key)
+	for _, d := range res.deps {
 		removeKey(ix.byDep, d, key)
 	}
 	if !e.Diffable() {
 		return
 	}
-	for _, rb := range e.links {
+	for _, rb := range res.links {
 		if b := ix.byBranch[rb]; b != nil {
 			delete(b.keys, key)
 			b.sorted = nil

@@ -71,7 +71,8 @@ func branchOf(ref *sourcev1.GitRepositoryRef) (branch, reason string) {
 
 // resolve builds the entry of ks from its source. The caller holds the
 // lock.
-func (ix *Index) resolve(key ObjectKey, ks *kustomizev1.Kustomization) *Entry {
+func (ix *Index) resolve(key ObjectKey, ks *kustomizev1.Kustomization) (*Entry, resolution) {
+	var res resolution
 	ref := ks.Spec.SourceRef
 	e := &Entry{
 		ObjectKey:     key,
@@ -83,27 +84,27 @@ func (ix *Index) resolve(key ObjectKey, ks *kustomizev1.Kustomization) *Entry {
 	switch ref.Kind {
 	case sourcev1.GitRepositoryKind:
 		gitKey := ObjectKey{Cluster: key.Cluster, Namespace: e.Source.Namespace, Name: ref.Name}
-		e.deps = append(e.deps, depKey{sourcev1.GitRepositoryKind, gitKey})
+		res.deps = append(res.deps, depKey{sourcev1.GitRepositoryKind, gitKey})
 		src, ok := ix.sources[gitKey]
 		if !ok {
 			e.Reason = fmt.Sprintf("GitRepository %s/%s not found", e.Source.Namespace, ref.Name)
-			return e
+			return e, res
 		}
 		e.URL, e.Repo, e.Branch, e.Reason, e.Ignore = src.url, src.repo, src.branch, src.reason, src.ignore
 		e.SparseCheckout = src.sparse
-		ix.resolveIncludes(e, src)
+		ix.resolveIncludes(e, &res, src)
 	case sourcev1.OCIRepositoryKind, sourcev1.BucketKind:
 		e.Reason = fmt.Sprintf("%s sources are not diffable from a pull request", ref.Kind)
 	case externalArtifactKind:
-		ix.resolveArtifact(e)
+		ix.resolveArtifact(e, &res)
 	default:
 		e.Reason = fmt.Sprintf("source kind %q is not supported", ref.Kind)
 	}
-	e.links = []repoBranch{{repo: e.Repo, branch: e.Branch}}
+	res.links = []repoBranch{{repo: e.Repo, branch: e.Branch}}
 	for _, in := range e.Includes {
-		if rb := (repoBranch{repo: in.Repo, branch: in.Branch}); in.Reason == "" && !slices.Contains(e.links, rb) {
-			e.links = append(e.links, rb)
+		if rb := (repoBranch{repo: in.Repo, branch: in.Branch}); in.Reason == "" && !slices.Contains(res.links, rb) {
+			res.links = append(res.links, rb)
 		}
 	}
-	return e
+	return e, res
 }

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fluxcd/pkg/apis/meta"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	swapi "github.com/fluxcd/source-watcher/api/v2/v1beta1"
 	"github.com/google/go-cmp/cmp"
@@ -42,7 +42,7 @@ func chainObjects(ns string) []client.Object {
 			Spec: sourcev1.GitRepositorySpec{URL: "https://github.com/example/mono", Interval: interval, Reference: &sourcev1.GitRepositoryRef{Branch: "main"}}},
 		&swapi.ArtifactGenerator{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gen"},
 			Spec: swapi.ArtifactGeneratorSpec{
-				Sources: []swapi.SourceReference{{Alias: "mono", Kind: sourcev1.GitRepositoryKind, Name: "mono"}},
+				Sources:         []swapi.SourceReference{{Alias: "mono", Kind: sourcev1.GitRepositoryKind, Name: "mono"}},
 				OutputArtifacts: []swapi.OutputArtifact{{Name: "apps", Copy: []swapi.CopyOperation{{From: "@mono/apps/**", To: "@artifact/"}}}}}},
 		&sourcev1.ExternalArtifact{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "apps"},
 			Spec: sourcev1.ExternalArtifactSpec{SourceRef: &meta.NamespacedObjectKindReference{
