@@ -239,3 +239,44 @@ func TestSelectMapsChangesThroughCopyRules(t *testing.T) {
 		})
 	}
 }
+
+func TestSelectUsesTheCopyRulesOfTheMergeResult(t *testing.T) {
+	root := t.TempDir()
+	if err := os.CopyFS(root, os.DirFS(example27)); err != nil {
+		t.Fatal(err)
+	}
+	const file = "clusters/staging/artifacts.yaml"
+	data, err := os.ReadFile(filepath.Join(root, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// staging's apps artifact takes production's values instead.
+	changed := strings.Replace(string(data), `        - from: "@monorepo/apps/staging/**"
+          to: "@artifact/staging/"`, `        - from: "@monorepo/apps/staging/**"
+          to: "@artifact/staging/"
+        - from: "@monorepo/apps/production/podinfo-values.yaml"
+          to: "@artifact/staging/podinfo-values.yaml"`, 1)
+	if changed == string(data) {
+		t.Fatal("the fixture's copy rules changed")
+	}
+	if err := os.WriteFile(filepath.Join(root, file), []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ix := index27(t)
+	var builds atomic.Int32
+	got, err := NewSelector(countingBuild(&builds), 4).Select(context.Background(), SelectRequest{
+		Root: root, Changes: []FileChange{{Path: file, Kind: Modified}}, Candidates: ix.Lookup(fleetURL, "main"), Repo: fleetURL, Branch: "main",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"staging/flux-system/apps"}, selectedNames(t, got)); diff != "" {
+		t.Fatalf("selected (-want +got):\n%s", diff)
+	}
+	if ops := got[0].Entry.Artifact.Copy; len(ops) != 3 {
+		t.Errorf("the selected entry carries %d copy rules, want the merge result's 3", len(ops))
+	}
+	if !strings.Contains(got[0].Reasons[0], "copy rules of its ArtifactGenerator flux-system/flux-system change in "+file) {
+		t.Errorf("reasons = %q", got[0].Reasons)
+	}
+}

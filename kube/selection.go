@@ -132,6 +132,13 @@ func (s *Selector) Select(ctx context.Context, req SelectRequest) ([]Selected, e
 	if req.Repo != "" {
 		repo = NormalizeRepoURL(req.Repo)
 	}
+	var genReasons map[ObjectKey]string
+	req.Candidates, genReasons = withChangedGenerators(req.Candidates, changedGenerators(req.Root, ch.present))
+	for _, e := range req.Candidates {
+		if why, ok := genReasons[e.ObjectKey]; ok {
+			pick(picked, e, false, why)
+		}
+	}
 	for _, e := range req.Candidates {
 		if err := ctx.Err(); err != nil {
 			return nil, err
