@@ -28,6 +28,11 @@ func sourceTargets(ctx context.Context, picked []kube.Selected, arts *kube.Artif
 			notes = append(notes, notDiffedNote(e, e.Reason))
 			continue
 		}
+		for _, in := range e.Includes {
+			notes = append(notes, fmt.Sprintf("Kustomization %s/%s in cluster %s: its GitRepository includes GitRepository %s/%s at %s, "+
+				"which is not fetched; the diff builds without those files.", e.Namespace, e.Name, e.Cluster,
+				in.Repository.Namespace, in.Repository.Name, in.ToPath))
+		}
 		t := target{entry: e, definition: s.Definition, isNew: s.New}
 		if e.Artifact != nil {
 			root, err := arts.Root(ctx, e)
