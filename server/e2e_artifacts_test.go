@@ -70,7 +70,9 @@ func TestGeneratedArtifactsDiffLikeTheClassicLayout(t *testing.T) {
 	}
 	classic, gen := reports["classic"], reports["2.7"]
 	if len(classic.Kustomizations) == 0 || len(gen.Kustomizations) == 0 {
-		t.Fatal("a layout gave no report")
+		// Its subtest failed (and so does this test) or was skipped for want
+		// of a control plane (kubetest.Unavailable, a failure under CI).
+		t.Skip("a layout gave no report")
 	}
 	if d := cmp.Diff([]string{"staging/flux-system/apps", "production/flux-system/apps"}, servertest.Rows(classic)); d != "" {
 		t.Errorf("classic layout: Kustomizations diffed (-want +got):\n%s", d)
