@@ -7,6 +7,7 @@ import (
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	swapi "github.com/fluxcd/source-watcher/api/v2/v1beta1"
 )
 
 // ObjectKey names a Flux object in one cluster.
@@ -54,9 +55,27 @@ type Entry struct {
 	// Reason says why a pull request cannot be diffed against this
 	// Kustomization; empty when it can.
 	Reason string `json:"reason,omitempty"`
+	// Artifact is set when the source is an ExternalArtifact made by an
+	// ArtifactGenerator: the copy rules and the GitRepositories they read.
+	// URL, Repo, Branch and Ignore are then those of its GitRepository.
+	Artifact *ArtifactSource `json:"artifact,omitempty"`
+	// Includes are the GitRepository's spec.include: other repositories'
+	// trees copied into its artifact.
+	Includes []Include `json:"includes,omitempty"`
+	// SparseCheckout is the GitRepository's spec.sparseCheckout; Ignore
+	// leaves out everything else.
+	SparseCheckout []string `json:"sparseCheckout,omitempty"`
 	// Kustomization is the object itself (status stripped). It is shared:
 	// do not modify it.
 	Kustomization *kustomizev1.Kustomization `json:"-"`
+}
+
+// resolution is what the index keeps beside an entry: the source objects
+// it was resolved from, and the repositories and branches whose pull
+// requests it is a candidate of.
+type resolution struct {
+	deps  []depKey
+	links []repoBranch
 }
 
 // Diffable reports whether a pull request into Branch of Repo can be diffed
@@ -72,11 +91,14 @@ type keySet map[ObjectKey]struct{}
 // concurrent use; informers keep it current (see Watcher), tests and
 // benchmarks feed it directly.
 type Index struct {
-	mu       sync.RWMutex
-	sources  map[ObjectKey]gitSource
-	entries  map[ObjectKey]*Entry
-	bySource map[ObjectKey]keySet // GitRepository → Kustomizations that use it
-	byBranch map[repoBranch]*bucket
+	mu         sync.RWMutex
+	sources    map[ObjectKey]gitSource
+	generators map[ObjectKey]*swapi.ArtifactGeneratorSpec
+	externals  map[ObjectKey]SourceRef // ExternalArtifact → what makes it
+	entries    map[ObjectKey]*Entry
+	resolved   map[ObjectKey]resolution
+	byDep      map[depKey]keySet // source object → Kustomizations resolved from it
+	byBranch   map[repoBranch]*bucket
 }
 
 // bucket is the Kustomizations of one repository and branch, with the
@@ -89,10 +111,13 @@ type bucket struct {
 // NewIndex returns an empty index.
 func NewIndex() *Index {
 	return &Index{
-		sources:  map[ObjectKey]gitSource{},
-		entries:  map[ObjectKey]*Entry{},
-		bySource: map[ObjectKey]keySet{},
-		byBranch: map[repoBranch]*bucket{},
+		sources:    map[ObjectKey]gitSource{},
+		generators: map[ObjectKey]*swapi.ArtifactGeneratorSpec{},
+		externals:  map[ObjectKey]SourceRef{},
+		entries:    map[ObjectKey]*Entry{},
+		resolved:   map[ObjectKey]resolution{},
+		byDep:      map[depKey]keySet{},
+		byBranch:   map[repoBranch]*bucket{},
 	}
 }
 
@@ -103,8 +128,7 @@ func (ix *Index) SetKustomization(cluster string, ks *kustomizev1.Kustomization)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.unlink(key)
-	e := ix.resolve(key, ks)
-	ix.link(e)
+	ix.link(ix.resolve(key, ks))
 }
 
 // DeleteKustomization forgets a Kustomization.
@@ -121,11 +145,11 @@ func (ix *Index) SetGitRepository(cluster string, repo *sourcev1.GitRepository) 
 	src := gitSourceOf(repo)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if old, ok := ix.sources[key]; ok && old == src {
+	if old, ok := ix.sources[key]; ok && old.equal(src) {
 		return
 	}
 	ix.sources[key] = src
-	ix.reresolve(key)
+	ix.reresolve(depKey{sourcev1.GitRepositoryKind, key})
 }
 
 // DeleteGitRepository forgets a GitRepository; the Kustomizations that use
@@ -137,7 +161,7 @@ func (ix *Index) DeleteGitRepository(key ObjectKey) {
 		return
 	}
 	delete(ix.sources, key)
-	ix.reresolve(key)
+	ix.reresolve(depKey{sourcev1.GitRepositoryKind, key})
 }
 
 // Lookup returns the Kustomizations, in every cluster, that a pull request
@@ -177,8 +201,9 @@ func (ix *Index) sortedEntries(keys keySet) []*Entry {
 }
 
 // List returns every Kustomization, diffable or not, sorted by cluster,
-// namespace and name. When repoURL is not empty, only those whose source is
-// a GitRepository of that repository are listed. The entries are shared: do
+// namespace and name. When repoURL is not empty, only those built from that
+// repository (directly, through an ArtifactGenerator or an include) are
+// listed. The entries are shared: do
 // not modify them.
 func (ix *Index) List(repoURL string) []*Entry {
 	repo := ""
@@ -189,7 +214,7 @@ func (ix *Index) List(repoURL string) []*Entry {
 	defer ix.mu.RUnlock()
 	keys := keySet{}
 	for k, e := range ix.entries {
-		if repo == "" || e.Repo == repo {
+		if repo == "" || e.Repo == repo || slices.ContainsFunc(e.Includes, func(in Include) bool { return in.Repo == repo }) {
 			keys[k] = struct{}{}
 		}
 	}
@@ -203,10 +228,10 @@ func (ix *Index) Len() int {
 	return len(ix.entries)
 }
 
-// reresolve recomputes the entries of the Kustomizations that use the
-// GitRepository src. The caller holds the write lock.
-func (ix *Index) reresolve(src ObjectKey) {
-	for k := range ix.bySource[src] {
+// reresolve recomputes the entries of the Kustomizations resolved from the
+// source object src. The caller holds the write lock.
+func (ix *Index) reresolve(src depKey) {
+	for k := range ix.byDep[src] {
 		ks := ix.entries[k].Kustomization
 		ix.unlink(k)
 		ix.link(ix.resolve(k, ks))
@@ -214,15 +239,17 @@ func (ix *Index) reresolve(src ObjectKey) {
 }
 
 // link adds e to the maps. The caller holds the write lock.
-func (ix *Index) link(e *Entry) {
+func (ix *Index) link(e *Entry, res resolution) {
 	key := e.ObjectKey
 	ix.entries[key] = e
-	if e.Source.Kind == sourcev1.GitRepositoryKind {
-		src := ObjectKey{Cluster: key.Cluster, Namespace: e.Source.Namespace, Name: e.Source.Name}
-		addKey(ix.bySource, src, key)
+	ix.resolved[key] = res
+	for _, d := range res.deps {
+		addKey(ix.byDep, d, key)
 	}
-	if e.Diffable() {
-		rb := repoBranch{repo: e.Repo, branch: e.Branch}
+	if !e.Diffable() {
+		return
+	}
+	for _, rb := range res.links {
 		b, ok := ix.byBranch[rb]
 		if !ok {
 			b = &bucket{keys: keySet{}}
@@ -240,12 +267,16 @@ func (ix *Index) unlink(key ObjectKey) {
 	if !ok {
 		return
 	}
+	res := ix.resolved[key]
 	delete(ix.entries, key)
-	if e.Source.Kind == sourcev1.GitRepositoryKind {
-		removeKey(ix.bySource, ObjectKey{Cluster: key.Cluster, Namespace: e.Source.Namespace, Name: e.Source.Name}, key)
+	delete(ix.resolved, key)
+	for _, d := range res.deps {
+		removeKey(ix.byDep, d, key)
 	}
-	if e.Diffable() {
-		rb := repoBranch{repo: e.Repo, branch: e.Branch}
+	if !e.Diffable() {
+		return
+	}
+	for _, rb := range res.links {
 		if b := ix.byBranch[rb]; b != nil {
 			delete(b.keys, key)
 			b.sorted = nil
@@ -256,7 +287,7 @@ func (ix *Index) unlink(key ObjectKey) {
 	}
 }
 
-func addKey(m map[ObjectKey]keySet, k, v ObjectKey) {
+func addKey[K comparable](m map[K]keySet, k K, v ObjectKey) {
 	set, ok := m[k]
 	if !ok {
 		set = keySet{}
@@ -265,7 +296,7 @@ func addKey(m map[ObjectKey]keySet, k, v ObjectKey) {
 	set[v] = struct{}{}
 }
 
-func removeKey(m map[ObjectKey]keySet, k, v ObjectKey) {
+func removeKey[K comparable](m map[K]keySet, k K, v ObjectKey) {
 	set := m[k]
 	delete(set, v)
 	if len(set) == 0 {

@@ -3,6 +3,7 @@ package kube
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
@@ -16,16 +17,27 @@ const defaultBranch = "master"
 // gitSource is what the index keeps of a GitRepository.
 type gitSource struct {
 	url, repo, branch, reason, ignore string
+	// sparse is spec.sparseCheckout; ignore holds the patterns that leave
+	// out everything else.
+	sparse []string
+	// includes is spec.include.
+	includes []sourcev1.GitRepositoryInclude
 }
 
-// gitSourceOf keeps what a build of the GitRepository's artifact needs.
-// spec.include (other artifacts copied into the tree) and spec.sparseCheckout
-// are not supported: builds read the pull request's whole tree as it is.
+func (s gitSource) equal(o gitSource) bool {
+	return s.url == o.url && s.repo == o.repo && s.branch == o.branch && s.reason == o.reason && s.ignore == o.ignore &&
+		slices.Equal(s.sparse, o.sparse) && slices.Equal(s.includes, o.includes)
+}
+
+// gitSourceOf keeps what a build of the GitRepository's artifact needs:
+// spec.ignore, spec.sparseCheckout (as more ignore patterns, see
+// sparseIgnore) and spec.include (see includesOf).
 func gitSourceOf(repo *sourcev1.GitRepository) gitSource {
-	src := gitSource{url: repo.Spec.URL, repo: NormalizeRepoURL(repo.Spec.URL)}
+	src := gitSource{url: repo.Spec.URL, repo: NormalizeRepoURL(repo.Spec.URL), sparse: repo.Spec.SparseCheckout, includes: repo.Spec.Include}
 	if repo.Spec.Ignore != nil {
 		src.ignore = *repo.Spec.Ignore
 	}
+	src.ignore = withSparseCheckout(src.ignore, src.sparse)
 	src.branch, src.reason = branchOf(repo.Spec.Reference)
 	if src.reason != "" {
 		src.reason = fmt.Sprintf("GitRepository %s/%s %s", repo.Namespace, repo.Name, src.reason)
@@ -59,7 +71,8 @@ func branchOf(ref *sourcev1.GitRepositoryRef) (branch, reason string) {
 
 // resolve builds the entry of ks from its source. The caller holds the
 // lock.
-func (ix *Index) resolve(key ObjectKey, ks *kustomizev1.Kustomization) *Entry {
+func (ix *Index) resolve(key ObjectKey, ks *kustomizev1.Kustomization) (*Entry, resolution) {
+	var res resolution
 	ref := ks.Spec.SourceRef
 	e := &Entry{
 		ObjectKey:     key,
@@ -70,16 +83,28 @@ func (ix *Index) resolve(key ObjectKey, ks *kustomizev1.Kustomization) *Entry {
 	}
 	switch ref.Kind {
 	case sourcev1.GitRepositoryKind:
-		src, ok := ix.sources[ObjectKey{Cluster: key.Cluster, Namespace: e.Source.Namespace, Name: ref.Name}]
+		gitKey := ObjectKey{Cluster: key.Cluster, Namespace: e.Source.Namespace, Name: ref.Name}
+		res.deps = append(res.deps, depKey{sourcev1.GitRepositoryKind, gitKey})
+		src, ok := ix.sources[gitKey]
 		if !ok {
 			e.Reason = fmt.Sprintf("GitRepository %s/%s not found", e.Source.Namespace, ref.Name)
-			return e
+			return e, res
 		}
 		e.URL, e.Repo, e.Branch, e.Reason, e.Ignore = src.url, src.repo, src.branch, src.reason, src.ignore
+		e.SparseCheckout = src.sparse
+		ix.resolveIncludes(e, &res, src)
 	case sourcev1.OCIRepositoryKind, sourcev1.BucketKind:
 		e.Reason = fmt.Sprintf("%s sources are not diffable from a pull request", ref.Kind)
+	case externalArtifactKind:
+		ix.resolveArtifact(e, &res)
 	default:
 		e.Reason = fmt.Sprintf("source kind %q is not supported", ref.Kind)
 	}
-	return e
+	res.links = []repoBranch{{repo: e.Repo, branch: e.Branch}}
+	for _, in := range e.Includes {
+		if rb := (repoBranch{repo: in.Repo, branch: in.Branch}); in.Reason == "" && !slices.Contains(res.links, rb) {
+			res.links = append(res.links, rb)
+		}
+	}
+	return e, res
 }

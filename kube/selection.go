@@ -65,6 +65,15 @@ type SelectRequest struct {
 	// Candidates are the Kustomizations sourced from the repository and base
 	// branch, usually Index.Lookup's answer.
 	Candidates []*Entry
+	// Repo and Branch are the pull request's repository (any URL form) and
+	// base branch. A candidate that reads them only through a GitRepository
+	// spec.include is selected when a change falls below the include's
+	// fromPath; it cannot be built from this tree (see IncludeError). Empty
+	// Repo takes every candidate as built from this tree.
+	Repo, Branch string
+	// Artifacts assembles the trees of ExternalArtifacts from Root; nil
+	// makes one for this call. Pass the one the diff builds with.
+	Artifacts *ArtifactTrees
 }
 
 // Selected is one Kustomization whose output the pull request can change.
@@ -115,16 +124,43 @@ func (s *Selector) Select(ctx context.Context, req SelectRequest) ([]Selected, e
 	readers := map[string][]*Entry{} // changed file → candidates whose build reads it
 	built := builtDefinitions{}
 	made := producers{}
+	if req.Artifacts == nil {
+		req.Artifacts = NewArtifactTrees(req.Root)
+		defer req.Artifacts.Close()
+	}
+	repo := ""
+	if req.Repo != "" {
+		repo = NormalizeRepoURL(req.Repo)
+	}
+	var genReasons map[ObjectKey]string
+	req.Candidates, genReasons = withChangedGenerators(req.Candidates, changedGenerators(req.Root, ch.present))
+	for _, e := range req.Candidates {
+		if why, ok := genReasons[e.ObjectKey]; ok {
+			pick(picked, e, false, why)
+		}
+	}
 	for _, e := range req.Candidates {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		rs, err := s.readSet(req, ch, e)
+		if repo != "" && (e.Repo != repo || e.Branch != req.Branch) {
+			selectIncluder(picked, ch, e, includesOf(e, repo, req.Branch))
+			continue
+		}
+		var rs *readSet
+		var err error
+		if e.Artifact != nil {
+			rs, err = s.selectArtifactReader(ctx, req, picked, readers, e)
+		} else {
+			rs, err = s.readSet(req, ch, e, buildSource{root: req.Root, ignore: e.Ignore, key: e.Ignore})
+			if err == nil {
+				selectReader(picked, readers, req.Root, ch, e, rs)
+			}
+		}
 		if err != nil {
 			pick(picked, e, false, "does not build on the merge result").BuildErr = err
 			continue
 		}
-		selectReader(picked, readers, req.Root, ch, e, rs)
 		built.add(e, rs.children)
 		made.add(e, rs.sources)
 	}
@@ -170,10 +206,15 @@ func selectReader(picked map[ObjectKey]*Selected, readers map[string][]*Entry, r
 	}
 }
 
+// buildSource is the tree a build of a Kustomization reads: the pull
+// request's, or an artifact assembled from it. key tells apart the builds
+// of one Kustomization on one commit (ignore patterns, copy rules).
+type buildSource struct{ root, ignore, key string }
+
 // readSet returns a cached read-set of e that holds for the merge result,
-// or builds e to record one.
-func (s *Selector) readSet(req SelectRequest, ch changeSet, e *Entry) (*readSet, error) {
-	key := cacheKey(e.ObjectKey, cmp.Or(req.Base, req.Commit), e.Kustomization, e.Ignore)
+// or builds e from src to record one. ch holds the changes as paths of src.
+func (s *Selector) readSet(req SelectRequest, ch changeSet, e *Entry, src buildSource) (*readSet, error) {
+	key := cacheKey(e.ObjectKey, cmp.Or(req.Base, req.Commit), e.Kustomization, src.key)
 	if it, ok := s.cache.get(key); ok {
 		switch {
 		case req.Commit != "" && it.commit == req.Commit:
@@ -182,8 +223,8 @@ func (s *Selector) readSet(req SelectRequest, ch changeSet, e *Entry) (*readSet,
 			return it.set, nil
 		}
 	}
-	rec := newRecorder(req.Root)
-	objs, err := s.build(req.Root, e.Kustomization, e.Ignore, rec.wrap)
+	rec := newRecorder(src.root)
+	objs, err := s.build(src.root, e.Kustomization, src.ignore, rec.wrap)
 	if err != nil {
 		return nil, err
 	}
@@ -339,25 +380,4 @@ func rawDefinition(ks *kustomizev1.Kustomization, namespace string, appliers []*
 		ks.Namespace = namespace
 	}
 	return ks
-}
-
-// newEntry describes a Kustomization that exists only in the pull request,
-// taking the repository and branch from a candidate with the same source.
-func newEntry(cluster string, ks *kustomizev1.Kustomization, candidates []*Entry) *Entry {
-	ref := ks.Spec.SourceRef
-	e := &Entry{
-		ObjectKey:     ObjectKey{Cluster: cluster, Namespace: ks.Namespace, Name: ks.Name},
-		Path:          ks.Spec.Path,
-		Source:        SourceRef{Kind: ref.Kind, Namespace: cmp.Or(ref.Namespace, ks.Namespace), Name: ref.Name},
-		Suspended:     ks.Spec.Suspend,
-		Kustomization: ks,
-		Reason:        fmt.Sprintf("its source %s %s/%s is not a known source of this repository", ref.Kind, cmp.Or(ref.Namespace, ks.Namespace), ref.Name),
-	}
-	for _, c := range candidates {
-		if c.Cluster == cluster && c.Source == e.Source {
-			e.URL, e.Repo, e.Branch, e.Reason, e.Ignore = c.URL, c.Repo, c.Branch, c.Reason, c.Ignore
-			break
-		}
-	}
-	return e
 }

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -62,4 +63,30 @@ func kustomizationsIn(data []byte) []*kustomizev1.Kustomization {
 		}
 		out = append(out, &ks)
 	}
+}
+
+// newEntry describes a Kustomization that exists only in the pull request,
+// taking the repository and branch from a candidate with the same source.
+func newEntry(cluster string, ks *kustomizev1.Kustomization, candidates []*Entry) *Entry {
+	ref := ks.Spec.SourceRef
+	e := &Entry{
+		ObjectKey:     ObjectKey{Cluster: cluster, Namespace: ks.Namespace, Name: ks.Name},
+		Path:          ks.Spec.Path,
+		Source:        SourceRef{Kind: ref.Kind, Namespace: cmp.Or(ref.Namespace, ks.Namespace), Name: ref.Name},
+		Suspended:     ks.Spec.Suspend,
+		Kustomization: ks,
+		Reason:        fmt.Sprintf("its source %s %s/%s is not a known source of this repository", ref.Kind, cmp.Or(ref.Namespace, ks.Namespace), ref.Name),
+	}
+	if ref.Kind == "OCIRepository" || ref.Kind == "Bucket" {
+		e.Reason = fmt.Sprintf("%s sources are not diffable from a pull request", ref.Kind)
+		return e
+	}
+	for _, c := range candidates {
+		if c.Cluster == cluster && c.Source == e.Source {
+			e.URL, e.Repo, e.Branch, e.Reason, e.Ignore = c.URL, c.Repo, c.Branch, c.Reason, c.Ignore
+			e.Artifact, e.Includes, e.SparseCheckout = c.Artifact, c.Includes, c.SparseCheckout
+			break
+		}
+	}
+	return e
 }

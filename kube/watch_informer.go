@@ -7,6 +7,7 @@ import (
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	swapi "github.com/fluxcd/source-watcher/api/v2/v1beta1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -20,6 +21,10 @@ import (
 var (
 	gitRepositoriesGVR = sourcev1.GroupVersion.WithResource("gitrepositories")
 	kustomizationsGVR  = kustomizev1.GroupVersion.WithResource("kustomizations")
+	// Flux 2.7's; a cluster without their CRDs is not unhealthy (see
+	// optionalResource).
+	externalArtifactsGVR  = sourcev1.GroupVersion.WithResource("externalartifacts")
+	artifactGeneratorsGVR = swapi.GroupVersion.WithResource("artifactgenerators")
 )
 
 // start builds and runs the cluster's informers.
@@ -30,7 +35,7 @@ func (cw *clusterWatch) start(ctx context.Context, ix *Index) error {
 		return fmt.Errorf("dynamic client: %w", err)
 	}
 	var infs []cache.SharedIndexInformer
-	for _, gvr := range []schema.GroupVersionResource{gitRepositoriesGVR, kustomizationsGVR} {
+	for _, gvr := range []schema.GroupVersionResource{gitRepositoriesGVR, kustomizationsGVR, externalArtifactsGVR, artifactGeneratorsGVR} {
 		inf := cw.newInformer(dc, gvr)
 		if _, err := inf.AddEventHandler(indexHandler(cl.Name, ix)); err != nil {
 			return err
@@ -54,6 +59,9 @@ func (cw *clusterWatch) newInformer(dc dynamic.Interface, gvr schema.GroupVersio
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			l, err := res.List(ctx, opts)
+			if optionalResource(gvr, err) {
+				return emptyList(gvr), cw.record("list", gvr, nil)
+			}
 			return l, cw.record("list", gvr, err)
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
@@ -66,7 +74,7 @@ func (cw *clusterWatch) newInformer(dc dynamic.Interface, gvr schema.GroupVersio
 	// Both fail only once the informer runs; it has not been started yet.
 	_ = inf.SetTransform(trimFluxObject)
 	_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-		if !errors.Is(err, context.Canceled) {
+		if !errors.Is(err, context.Canceled) && !optionalResource(gvr, err) {
 			cw.fail(gvr.Resource, fmt.Errorf("watch %s: %w", gvr.Resource, err))
 		}
 	})
@@ -80,6 +88,7 @@ func (cw *clusterWatch) record(verb string, gvr schema.GroupVersionResource, err
 	case err == nil:
 		cw.succeed(gvr.Resource)
 	case errors.Is(err, context.Canceled):
+	case optionalResource(gvr, err):
 	case apierrors.IsNotFound(err):
 		cw.fail(gvr.Resource, fmt.Errorf("%s %s: %w (are the Flux CRDs installed?)", verb, gvr.GroupResource(), err))
 	default:
@@ -105,6 +114,10 @@ func trimFluxObject(obj any) (any, error) {
 		typed = &sourcev1.GitRepository{}
 	case kustomizev1.KustomizationKind:
 		typed = &kustomizev1.Kustomization{}
+	case externalArtifactKind:
+		typed = &sourcev1.ExternalArtifact{}
+	case artifactGeneratorKind:
+		typed = &swapi.ArtifactGenerator{}
 	default:
 		return obj, nil
 	}
@@ -119,6 +132,10 @@ func trimFluxObject(obj any) (any, error) {
 		t.Status = sourcev1.GitRepositoryStatus{}
 	case *kustomizev1.Kustomization:
 		t.Status = kustomizev1.KustomizationStatus{}
+	case *sourcev1.ExternalArtifact:
+		t.Status = sourcev1.ExternalArtifactStatus{}
+	case *swapi.ArtifactGenerator:
+		t.Status = swapi.ArtifactGeneratorStatus{}
 	}
 	return typed, nil
 }
@@ -131,6 +148,10 @@ func indexHandler(cluster string, ix *Index) cache.ResourceEventHandler {
 			ix.SetKustomization(cluster, o)
 		case *sourcev1.GitRepository:
 			ix.SetGitRepository(cluster, o)
+		case *sourcev1.ExternalArtifact:
+			ix.SetExternalArtifact(cluster, o)
+		case *swapi.ArtifactGenerator:
+			ix.SetArtifactGenerator(cluster, o)
 		}
 	}
 	return cache.ResourceEventHandlerFuncs{
@@ -145,7 +166,27 @@ func indexHandler(cluster string, ix *Index) cache.ResourceEventHandler {
 				ix.DeleteKustomization(ObjectKey{Cluster: cluster, Namespace: o.Namespace, Name: o.Name})
 			case *sourcev1.GitRepository:
 				ix.DeleteGitRepository(ObjectKey{Cluster: cluster, Namespace: o.Namespace, Name: o.Name})
+			case *sourcev1.ExternalArtifact:
+				ix.DeleteExternalArtifact(ObjectKey{Cluster: cluster, Namespace: o.Namespace, Name: o.Name})
+			case *swapi.ArtifactGenerator:
+				ix.DeleteArtifactGenerator(ObjectKey{Cluster: cluster, Namespace: o.Namespace, Name: o.Name})
 			}
 		},
 	}
+}
+
+// optionalResource reports whether err says that gvr, a Flux 2.7 kind
+// (ExternalArtifact, ArtifactGenerator), is not served: a cluster with an
+// older Flux has no such objects and is healthy. Its informer keeps
+// retrying with backoff, so the kinds are seen once the CRDs appear.
+func optionalResource(gvr schema.GroupVersionResource, err error) bool {
+	return (gvr == externalArtifactsGVR || gvr == artifactGeneratorsGVR) && apierrors.IsNotFound(err)
+}
+
+// emptyList is the answer to a list of a kind that is not served.
+func emptyList(gvr schema.GroupVersionResource) *unstructured.UnstructuredList {
+	l := &unstructured.UnstructuredList{}
+	l.SetAPIVersion(gvr.GroupVersion().String())
+	l.SetKind("List")
+	return l
 }

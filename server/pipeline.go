@@ -121,7 +121,9 @@ func (p *Pipeline) run(ctx context.Context, job queue.PRJob) (queue.Result, erro
 	}
 	defer tree.Release()
 	look := p.Watcher.Lookup(pr.BaseRepoURL, pr.BaseRef)
-	targets, notes, err := p.targets(ctx, job, pr, tree.Dir, look)
+	arts := kube.NewArtifactTrees(tree.Dir) // ExternalArtifacts assembled from the tree
+	defer func() { _ = arts.Close() }()
+	targets, notes, err := p.targets(ctx, job, pr, tree.Dir, arts, look)
 	if err != nil {
 		return queue.Result{}, err
 	}

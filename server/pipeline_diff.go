@@ -120,6 +120,9 @@ func (p *Pipeline) diffGroup(ctx context.Context, dc diffClients, cluster, root 
 	dctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(ts)))
 	defer cancel()
 	d := &diff.Differ{Client: dc.apply, Management: dc.mgmt, Target: dc.target, Cluster: cluster, Concurrency: p.DiffConcurrency, Builds: p.Builds}
+	if ts[0].root != "" {
+		root = ts[0].root // an ExternalArtifact's tree
+	}
 	rep, err := d.Diff(dctx, diff.Request{Root: root, Kustomization: kss[0], More: kss[1:], Recursive: true, Ignore: ts[0].entry.Ignore})
 	if err != nil {
 		rows := errorRows(cluster, ts, fmt.Sprintf("not diffed: %v", err))
@@ -136,15 +139,17 @@ func (p *Pipeline) diffGroup(ctx context.Context, dc diffClients, cluster, root 
 	return rep.Kustomizations
 }
 
-// byIgnore groups ts by their GitRepository's ignore rules, in order.
+// byIgnore groups ts by the tree they build from and their GitRepository's
+// ignore rules, in order.
 func byIgnore(ts []target) [][]target {
 	idx := map[string]int{}
 	var out [][]target
 	for _, t := range ts {
-		i, ok := idx[t.entry.Ignore]
+		k := t.root + "\x00" + t.entry.Ignore
+		i, ok := idx[k]
 		if !ok {
 			i = len(out)
-			idx[t.entry.Ignore] = i
+			idx[k] = i
 			out = append(out, nil)
 		}
 		out[i] = append(out[i], t)

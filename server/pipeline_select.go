@@ -20,12 +20,15 @@ type target struct {
 	definition *kustomizev1.Kustomization
 	// isNew is true for a Kustomization the pull request defines.
 	isNew bool
+	// root is the tree to build from when it is not the pull request's: the
+	// ExternalArtifact assembled from it.
+	root string
 }
 
 // targets returns the Kustomizations to diff: those the selector finds the
 // pull request affects (every candidate when GitHub could not list all the
 // changed files), narrowed by the job's filter, and notes for the report.
-func (p *Pipeline) targets(ctx context.Context, job queue.PRJob, pr *githubapp.PullRequest, root string, look kube.Result) ([]target, []string, error) {
+func (p *Pipeline) targets(ctx context.Context, job queue.PRJob, pr *githubapp.PullRequest, root string, arts *kube.ArtifactTrees, look kube.Result) ([]target, []string, error) {
 	var notes []string
 	var picked []kube.Selected
 	if pr.FilesTruncated {
@@ -38,15 +41,14 @@ func (p *Pipeline) targets(ctx context.Context, job queue.PRJob, pr *githubapp.P
 		var err error
 		picked, err = p.Selector.Select(ctx, kube.SelectRequest{
 			Root: root, Commit: pr.MergeSHA, Base: pr.BaseSHA, Changes: fileChanges(pr.Files), Candidates: look.Entries,
+			Repo: pr.BaseRepoURL, Branch: pr.BaseRef, Artifacts: arts,
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("select the Kustomizations %s#%d affects: %w", job.Repo, job.PR, err)
 		}
 	}
-	out := make([]target, 0, len(picked))
-	for _, s := range picked {
-		out = append(out, target{entry: s.Entry, definition: s.Definition, isNew: s.New})
-	}
+	out, more := sourceTargets(ctx, picked, arts)
+	notes = append(notes, more...)
 	if job.Only != (queue.Filter{}) {
 		var note string
 		out, note = filterTargets(out, look.Entries, job.Only)

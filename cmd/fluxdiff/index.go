@@ -38,12 +38,18 @@ func newIndexCmd() *cobra.Command {
 		Long: `List, from the live clusters, every Flux Kustomization with its path, source,
 repository, branch and status: "matched" when a pull request into that branch
 can be diffed against it, or "not PR-diffable" and why (tag, semver or commit
-refs, OCIRepository and Bucket sources, missing GitRepositories).
+refs, OCIRepository and Bucket sources, missing GitRepositories), with each
+one's source chain, remote target (spec.kubeConfig) and identity
+(spec.serviceAccountName).
 
 The JSON output (-o json) is an object with two arrays:
   clusters:       [{name, synced, error?, errorSince?}]
   kustomizations: [{cluster, namespace, name, path, source: {kind, namespace, name},
-                    suspended, url?, repo?, branch?, ignore?, status, reason?}]
+                    suspended, url?, repo?, branch?, ignore?, artifact?, includes?,
+                    sparseCheckout?, chain, target?, identity?, status, reason?}]
+chain is the source chain (ExternalArtifact ← ArtifactGenerator ← GitRepository,
+includes, sparse checkout); target is spec.kubeConfig's Secret or ConfigMap;
+identity is spec.serviceAccountName as namespace/name.
 status is "matched" or "not PR-diffable". The exit code is 2 when a cluster
 could not be listed; what could be listed is printed anyway.`,
 		Args: cobra.NoArgs,
@@ -98,6 +104,7 @@ type indexReport struct {
 
 type indexRow struct {
 	*kube.Entry
+	chainRow
 	Status string `json:"status"`
 }
 
@@ -111,7 +118,7 @@ func runIndex(ctx context.Context, out io.Writer, clusters []*kube.Cluster, opts
 
 	rep := indexReport{Clusters: w.Status(), Kustomizations: []indexRow{}}
 	for _, e := range w.Index().List(opts.repo) {
-		rep.Kustomizations = append(rep.Kustomizations, indexRow{Entry: e, Status: rowStatus(e)})
+		rep.Kustomizations = append(rep.Kustomizations, indexRow{Entry: e, chainRow: chainOf(e), Status: rowStatus(e)})
 	}
 	var err error
 	if opts.output == "json" {
@@ -152,15 +159,14 @@ func rowStatus(e *kube.Entry) string {
 
 func writeIndexTable(out io.Writer, rep indexReport) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLUSTER\tNAMESPACE\tNAME\tPATH\tSOURCE\tREPO\tBRANCH\tSTATUS")
+	fmt.Fprintln(tw, "CLUSTER\tNAMESPACE\tNAME\tPATH\tSOURCE\tREPO\tBRANCH\tTARGET\tIDENTITY\tSTATUS")
 	for _, r := range rep.Kustomizations {
 		status := r.Status
 		if r.Reason != "" {
 			status += ": " + r.Reason
 		}
-		src := r.Source.Kind + "/" + r.Source.Namespace + "/" + r.Source.Name
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Cluster, r.Namespace, r.Name, r.Path, src,
-			cmp.Or(r.Repo, "-"), cmp.Or(r.Branch, "-"), status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Cluster, r.Namespace, r.Name, r.Path, r.Chain,
+			cmp.Or(r.Repo, "-"), cmp.Or(r.Branch, "-"), cmp.Or(r.Target, "-"), cmp.Or(r.Identity, "-"), status)
 	}
 	return tw.Flush()
 }

@@ -130,7 +130,7 @@ func TestIndexCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 		header, _, _ := strings.Cut(out, "\n")
-		if diff := cmp.Diff([]string{"CLUSTER", "NAMESPACE", "NAME", "PATH", "SOURCE", "REPO", "BRANCH", "STATUS"}, strings.Fields(header)); diff != "" {
+		if diff := cmp.Diff([]string{"CLUSTER", "NAMESPACE", "NAME", "PATH", "SOURCE", "REPO", "BRANCH", "TARGET", "IDENTITY", "STATUS"}, strings.Fields(header)); diff != "" {
 			t.Errorf("table header (-want +got):\n%s", diff)
 		}
 		wantLine := "not PR-diffable: OCIRepository sources are not diffable from a pull request"

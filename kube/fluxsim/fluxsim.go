@@ -40,7 +40,9 @@ type Options struct {
 	// "main@sha1:0123...".
 	Revision string
 	// Recursive reconciles the Kustomizations in the build that read the
-	// same source, after the parent, in dependsOn order.
+	// same source, after the parent, in dependsOn order; then the
+	// ExternalArtifacts of the ArtifactGenerators in the build that copy
+	// from that source, and the Kustomizations that read them.
 	Recursive bool
 }
 
@@ -73,7 +75,11 @@ func Reconcile(ctx context.Context, c client.Client, root string, ks *kustomizev
 		}
 		done = append(done, more...)
 	}
-	return done, nil
+	more, err := reconcileArtifacts(ctx, c, root, ks, objs, opts)
+	if err != nil {
+		return nil, err
+	}
+	return append(done, more...), nil
 }
 
 func labelOwner(o *unstructured.Unstructured, ks *kustomizev1.Kustomization) {

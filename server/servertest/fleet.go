@@ -41,6 +41,13 @@ func ExampleRepo() string {
 	return filepath.Join(ModuleRoot(), "testdata", "realrepos", "flux2-kustomize-helm-example-classic")
 }
 
+// ExampleRepo27 is the copy of Flux's official example repository in its
+// Flux 2.7 layout (ArtifactGenerator → ExternalArtifact sources) in
+// testdata.
+func ExampleRepo27() string {
+	return filepath.Join(ModuleRoot(), "testdata", "realrepos", "flux2-kustomize-helm-example-2.7")
+}
+
 // Fleet is the GitHub stand-in holding the fixture repository and one
 // control plane per cluster, each bootstrapped at clusters/NAME of the
 // repository's base branch.
