@@ -38,6 +38,9 @@ type Differ struct {
 	// MaxDepth bounds recursion into nested Kustomizations; zero means
 	// DefaultMaxDepth.
 	MaxDepth int
+	// Helm, when set, renders and diffs the HelmReleases of each build
+	// (see HelmDiffer); nil leaves HelmReleases as plain objects.
+	Helm HelmDiffer
 }
 
 // Request says what to diff.
@@ -232,6 +235,7 @@ func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, ch
 	}
 	kr.Changes = changes
 	r.built.add(keyOf(ks), items, changes)
+	kr.HelmReleases = r.diffHelm(ctx, ks, items, changes)
 	children, warnings := childKustomizations(ks, items)
 	kr.Warnings = append(kr.Warnings, warnings...)
 	return kr, children, nil

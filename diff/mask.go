@@ -122,6 +122,7 @@ func (s *scrubber) scrubReport(k *KustomizationReport) {
 	for i := range k.Changes {
 		k.Changes[i] = s.scrubChange(k.Changes[i])
 	}
+	s.scrubHelm(k)
 }
 
 // contains reports whether v holds one of the scrubber's values (see

@@ -99,6 +99,9 @@ type KustomizationReport struct {
 	Error string `json:"error,omitempty"`
 	// Warnings are notes that do not stop the diff (e.g. depth limit reached).
 	Warnings []string `json:"warnings,omitempty"`
+	// HelmReleases holds the HelmReleases of the build that were rendered
+	// and diffed (see HelmReleaseReport); absent when there are none.
+	HelmReleases []HelmReleaseReport `json:"helmReleases,omitempty"`
 }
 
 // Change is one object's diff.
@@ -141,7 +144,7 @@ func (c Change) ID() string {
 // error prevents knowing.
 func (r *Report) HasChanges() bool {
 	for _, k := range r.Kustomizations {
-		if k.Counts.Created+k.Counts.Configured+k.Counts.Deleted > 0 {
+		if k.Counts.Created+k.Counts.Configured+k.Counts.Deleted > 0 || helmChanges(k) {
 			return true
 		}
 	}
@@ -155,7 +158,7 @@ func (r *Report) HasErrors() bool {
 		return true
 	}
 	for _, k := range r.Kustomizations {
-		if k.Error != "" || k.Counts.Failed > 0 {
+		if k.Error != "" || k.Counts.Failed > 0 || helmErrors(k) {
 			return true
 		}
 	}

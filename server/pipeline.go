@@ -53,6 +53,9 @@ type Pipeline struct {
 	DiffConcurrency int
 	// DiffTimeout bounds the diff of one Kustomization (default 5m).
 	DiffTimeout time.Duration
+	// Helm, when set, renders and diffs the HelmReleases a pull request
+	// touches (see HelmRendering); nil diffs them as plain objects.
+	Helm *HelmRendering
 
 	clients clientCache
 }

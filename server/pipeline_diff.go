@@ -91,14 +91,14 @@ func (p *Pipeline) diffCluster(ctx context.Context, job queue.PRJob, cl *kube.Cl
 	}
 	var out []diff.KustomizationReport
 	for _, group := range byIgnore(ts) {
-		out = append(out, p.diffGroup(ctx, c, cl.Name, root, group)...)
+		out = append(out, p.diffGroup(ctx, c, cl.Name, root, group, p.Helm.differ(cl, c))...)
 	}
 	return out
 }
 
 // diffGroup diffs targets that share their ignore rules in one engine run,
 // each with its live status so that prune sees its inventory.
-func (p *Pipeline) diffGroup(ctx context.Context, c client.Client, cluster, root string, ts []target) []diff.KustomizationReport {
+func (p *Pipeline) diffGroup(ctx context.Context, c client.Client, cluster, root string, ts []target, hd diff.HelmDiffer) []diff.KustomizationReport {
 	kss := make([]*kustomizev1.Kustomization, 0, len(ts))
 	warnings := map[string]string{}
 	for _, t := range ts {
@@ -122,7 +122,7 @@ func (p *Pipeline) diffGroup(ctx context.Context, c client.Client, cluster, root
 	}
 	dctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(ts)))
 	defer cancel()
-	d := &diff.Differ{Client: c, Cluster: cluster, Concurrency: p.DiffConcurrency}
+	d := &diff.Differ{Client: c, Cluster: cluster, Concurrency: p.DiffConcurrency, Helm: hd}
 	rep, err := d.Diff(dctx, diff.Request{Root: root, Kustomization: kss[0], More: kss[1:], Recursive: true, Ignore: ts[0].entry.Ignore})
 	if err != nil {
 		return errorRows(cluster, ts, fmt.Sprintf("not diffed: %v", err))
