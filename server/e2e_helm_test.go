@@ -68,7 +68,7 @@ func TestHelmReleasesOfTheExampleRepository(t *testing.T) {
 			t.Errorf("chart %s → %s, values diff:\n%s", h.OldVersion, h.NewVersion, h.ValuesDiff)
 		}
 		comment := w.gh.Comments(fleetRepo, 21)
-		if len(comment) == 0 || !strings.Contains(comment[0].Body, "HelmRelease `podinfo/podinfo`") || !strings.Contains(comment[0].Body, "+  replicas: 2") {
+		if len(comment) == 0 || !strings.Contains(comment[0].Body, "HelmRelease <code>podinfo/podinfo</code>") || !strings.Contains(comment[0].Body, "+  replicas: 2") {
 			t.Errorf("the comment lacks the HelmRelease section:\n%v", comment)
 		}
 	})

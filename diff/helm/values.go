@@ -191,10 +191,11 @@ func mergeMaps(a, b map[string]any) map[string]any {
 	}
 	for k, v := range b {
 		if bm, ok := v.(map[string]any); ok {
-			if am, ok := out[k].(map[string]any); ok {
-				out[k] = mergeMaps(am, bm)
-				continue
-			}
+			// A copy even when a has no such map: the real and the marked
+			// values must not share maps that --set parsing changes.
+			am, _ := out[k].(map[string]any)
+			out[k] = mergeMaps(am, bm)
+			continue
 		}
 		out[k] = v
 	}

@@ -28,8 +28,8 @@ func mustObj(t *testing.T, doc string) *unstructured.Unstructured {
 // optional references skipped when missing), then spec.values on top.
 func TestComposeValuesFollowsChartValuesFromReferences(t *testing.T) {
 	built := []*unstructured.Unstructured{
-		mustObj(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: base, namespace: apps}\ndata:\n  values.yaml: |\n    a: {x: 1, y: 1}\n    list: [1, 2]\n"),
-		mustObj(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: over, namespace: apps}\ndata:\n  custom: |\n    a: {y: 2}\n    list: [3]\n"),
+		mustObj(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: base, namespace: apps}\ndata:\n  values.yaml: |\n    a: {x: 1, k: 1}\n    list: [1, 2]\n"),
+		mustObj(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: over, namespace: apps}\ndata:\n  custom: |\n    a: {k: 2}\n    list: [3]\n"),
 		mustObj(t, "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: apps}\nstringData:\n  token: '\"0123\"'\n  doc: |\n    auth: {password: hunter2hunter2}\n"),
 	}
 	r := &release{Namespace: "apps", Name: "app", Spec: releaseSpec{
@@ -47,7 +47,7 @@ func TestComposeValuesFollowsChartValuesFromReferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{
-		"a":    map[string]any{"x": float64(1), "y": float64(2), "z": 3},
+		"a":    map[string]any{"x": float64(1), "k": float64(2), "z": 3},
 		"list": []any{float64(3)},
 		"auth": map[string]any{"user": "me", "token": "0123", "password": "hunter2hunter2"},
 	}
