@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fluxdiff/fluxdiff/cmd/fluxdiff/internal/config"
+	"github.com/fluxdiff/fluxdiff/diff/helm/chartfetch"
 	"github.com/fluxdiff/fluxdiff/githubapp"
 	"github.com/fluxdiff/fluxdiff/kube"
 	"github.com/fluxdiff/fluxdiff/server"
@@ -54,7 +55,7 @@ func newGitHub(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 		GitHub: app, Sources: src, Watcher: w, Selector: server.NewSelector(4096), Clusters: clusters,
 		Logger: log.With("component", "pipeline"), MergePollTimeout: g.MergePollTimeout.Duration,
 		DiffConcurrency: cfg.Diff.Concurrency, DiffTimeout: cfg.Diff.Timeout.Duration,
-		Helm: &server.HelmRendering{Getter: newChartGetter()},
+		Helm: &server.HelmRendering{Getter: chartfetch.New(cfg.Helm.ChartFetchOptions())},
 	}
 	return &gitHub{app: app, pipeline: p, comments: &server.GitHubComments{App: app}}, nil
 }
