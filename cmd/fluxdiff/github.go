@@ -55,7 +55,9 @@ func newGitHub(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 		GitHub: app, Sources: src, Watcher: w, Selector: server.NewSelector(4096), Clusters: clusters,
 		Logger: log.With("component", "pipeline"), MergePollTimeout: g.MergePollTimeout.Duration,
 		DiffConcurrency: cfg.Diff.Concurrency, DiffTimeout: cfg.Diff.Timeout.Duration,
-		Helm: &server.HelmRendering{Getter: chartfetch.New(cfg.Helm.ChartFetchOptions())},
+	}
+	if !cfg.Helm.Disabled {
+		p.Helm = &server.HelmRendering{Getter: chartfetch.New(cfg.Helm.ChartFetchOptions())}
 	}
 	return &gitHub{app: app, pipeline: p, comments: &server.GitHubComments{App: app}}, nil
 }
