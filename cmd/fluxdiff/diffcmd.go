@@ -113,7 +113,13 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 		return &codeError{code: exitError, err: err}
 	}
 	ks.Spec.Path = src.specPath
-	d := &diff.Differ{Client: c, Concurrency: o.concurrency, Helm: helmDiffer(cl, c, o)}
+	d := &diff.Differ{Client: c, Concurrency: o.concurrency}
+	if err := remoteTarget(ctx, c, ks, d); err != nil {
+		return &codeError{code: exitError, err: err}
+	}
+	if d.Target == "" { // the local kubeconfig reaches the cluster the HelmReleases live in
+		d.Helm = helmDiffer(cl, c, o)
+	}
 	rep, err := d.Diff(ctx, diff.Request{Root: src.root, Kustomization: ks, Recursive: o.recursive, Ignore: sourceIgnore(ctx, c, ks)})
 	if err != nil {
 		return &codeError{code: exitError, err: err}

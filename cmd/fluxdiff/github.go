@@ -54,7 +54,7 @@ func newGitHub(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 	p := &server.Pipeline{
 		GitHub: app, Sources: src, Watcher: w, Selector: server.NewSelector(4096), Clusters: clusters,
 		Logger: log.With("component", "pipeline"), MergePollTimeout: g.MergePollTimeout.Duration,
-		DiffConcurrency: cfg.Diff.Concurrency, DiffTimeout: cfg.Diff.Timeout.Duration,
+		DiffConcurrency: cfg.Diff.Concurrency, DiffTimeout: cfg.Diff.Timeout.Duration, Tenancy: tenancy(cfg.Diff),
 	}
 	if !cfg.Helm.Disabled {
 		p.Helm = &server.HelmRendering{Getter: chartfetch.New(cfg.Helm.ChartFetchOptions())}
@@ -103,4 +103,13 @@ func (g *gitHub) verify(ctx context.Context, log *slog.Logger) {
 		return
 	}
 	log.Info("GitHub App authenticated", "bot", login)
+}
+
+// tenancy is the pipeline's treatment of remote targets and service
+// accounts, from the diff settings.
+func tenancy(d config.Diff) server.Tenancy {
+	return server.Tenancy{
+		Impersonate: d.Impersonate, DefaultServiceAccount: d.DefaultServiceAccount,
+		KubeConfig: kube.KubeConfigOptions{AllowExec: d.InsecureKubeconfigExec, AllowInsecureTLS: d.InsecureKubeconfigTLS},
+	}
 }
