@@ -103,6 +103,9 @@ type KustomizationReport struct {
 	Error string `json:"error,omitempty"`
 	// Warnings are notes that do not stop the diff (e.g. depth limit reached).
 	Warnings []string `json:"warnings,omitempty"`
+	// Risks flag the changes a reviewer should look at first (see Risk);
+	// added to fluxdiff.report/v1 without changing any other field.
+	Risks []Risk `json:"risks,omitempty"`
 	// HelmReleases holds the HelmReleases of the build that were rendered
 	// and diffed (see HelmReleaseReport); absent when there are none.
 	HelmReleases []HelmReleaseReport `json:"helmReleases,omitempty"`
