@@ -47,6 +47,9 @@ type Differ struct {
 	// Builds, when set, reuses builds of unchanged inputs (see BuildCache);
 	// nil builds every time.
 	Builds *BuildCache
+	// Helm, when set, renders and diffs the HelmReleases of each build
+	// (see HelmDiffer); nil leaves HelmReleases as plain objects.
+	Helm HelmDiffer
 }
 
 // Request says what to diff.
@@ -257,6 +260,7 @@ func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, ch
 	kr.Changes = changes
 	kr.Risks = r.objectRisks(ctx, ks, items, changes)
 	r.built.add(keyOf(ks), items, changes)
+	kr.HelmReleases = r.diffHelm(ctx, ks, items, changes)
 	children, warnings := childKustomizations(ks, items)
 	kr.Warnings = append(kr.Warnings, warnings...)
 	return kr, children, nil

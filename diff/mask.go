@@ -126,6 +126,7 @@ func (s *scrubber) scrubReport(k *KustomizationReport) {
 		f := &k.Risks[i]
 		f.Message, f.Old, f.New = s.scrub(f.Message), s.scrub(f.Old), s.scrub(f.New)
 	}
+	s.scrubHelm(k)
 }
 
 // contains reports whether v holds one of the scrubber's values (see

@@ -46,6 +46,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			tw.line("> %s", wmsg)
 			tw.line("")
 		}
+		writeHelmMarkdown(tw, k)
 	}
 	if len(r.Kustomizations) == 0 {
 		tw.line("No Flux Kustomization is affected by this change.")

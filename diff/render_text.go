@@ -34,6 +34,7 @@ func WriteText(w io.Writer, r *Report) error {
 			tw.line("! %s", wmsg)
 		}
 		tw.line("%s", countsLine(k.Counts))
+		writeHelmText(tw, k)
 	}
 	return tw.err
 }

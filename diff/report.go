@@ -106,6 +106,9 @@ type KustomizationReport struct {
 	// Risks flag the changes a reviewer should look at first (see Risk);
 	// added to fluxdiff.report/v1 without changing any other field.
 	Risks []Risk `json:"risks,omitempty"`
+	// HelmReleases holds the HelmReleases of the build that were rendered
+	// and diffed (see HelmReleaseReport); absent when there are none.
+	HelmReleases []HelmReleaseReport `json:"helmReleases,omitempty"`
 }
 
 // Change is one object's diff.
@@ -148,7 +151,7 @@ func (c Change) ID() string {
 // error prevents knowing.
 func (r *Report) HasChanges() bool {
 	for _, k := range r.Kustomizations {
-		if k.Counts.Created+k.Counts.Configured+k.Counts.Deleted > 0 {
+		if k.Counts.Created+k.Counts.Configured+k.Counts.Deleted > 0 || helmChanges(k) {
 			return true
 		}
 	}
@@ -162,7 +165,7 @@ func (r *Report) HasErrors() bool {
 		return true
 	}
 	for _, k := range r.Kustomizations {
-		if k.Error != "" || k.Counts.Failed > 0 {
+		if k.Error != "" || k.Counts.Failed > 0 || helmErrors(k) {
 			return true
 		}
 	}

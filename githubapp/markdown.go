@@ -212,6 +212,10 @@ const (
 )
 
 func rank(k diff.KustomizationReport) int {
+	return min(kustomizationRank(k), helmRank(k))
+}
+
+func kustomizationRank(k diff.KustomizationReport) int {
 	switch {
 	case errorCount(k) > 0:
 		return rankErrors
@@ -266,7 +270,7 @@ func kustomizationBlock(k diff.KustomizationReport) []segment {
 		}
 		segs = append(segs, changeSegment(sec, ch))
 	}
-	return segs
+	return append(segs, helmSegments(sec, k)...)
 }
 
 // changeSegment renders one object: a line naming it and its diff.

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/fluxdiff/fluxdiff/diff"
+	"github.com/fluxdiff/fluxdiff/diff/helm/helmtest"
 	"github.com/fluxdiff/fluxdiff/githubapp"
 	"github.com/fluxdiff/fluxdiff/githubapp/githubtest"
 	"github.com/fluxdiff/fluxdiff/kube"
@@ -44,6 +45,8 @@ type world struct {
 	delivery atomic.Int64
 	// down cuts fluxdiff off from a cluster, as a network partition would.
 	down map[string]*atomic.Bool
+	// charts serves the podinfo chart to the HelmRelease renderer.
+	charts *helmtest.Getter
 }
 
 // partition fails every request while down is set.
@@ -68,6 +71,9 @@ func newWorldOf(t *testing.T, repoDir string) *world {
 		kubetest.Unavailable(t, err)
 	}
 	w := &world{Fleet: f, gh: f.GitHub, down: map[string]*atomic.Bool{}}
+	if w.charts, err = servertest.ChartGetter(); err != nil {
+		t.Fatal(err)
+	}
 	var clusters []*kube.Cluster
 	for _, name := range f.Names {
 		cfg := rest.CopyConfig(f.Envs[name].Config)
@@ -114,6 +120,7 @@ func (w *world) startServer(t *testing.T, log *slog.Logger, watcher *kube.Watche
 	pipeline := &server.Pipeline{
 		GitHub: app, Sources: src, Watcher: watcher, Selector: server.NewSelector(1024), Clusters: clusters,
 		Refs: server.StoreRefs{Refs: w.st}, Logger: log, MergePollTimeout: 20 * time.Second, DiffTimeout: 2 * time.Minute,
+		Helm: &server.HelmRendering{Getter: w.charts},
 	}
 	comments := &server.GitHubComments{App: app}
 	q, err := queue.New(t.Context(), w.st, queue.Config{Logger: log, FetchPollInterval: 50 * time.Millisecond, Workers: 2, MaxAttempts: 1},

@@ -58,6 +58,9 @@ type Pipeline struct {
 	// Builds, when set, is shared with the Selector (NewCachingSelector) so
 	// that what selection built is not built again by the diff.
 	Builds *diff.BuildCache
+	// Helm, when set, renders and diffs the HelmReleases a pull request
+	// touches (see HelmRendering); nil diffs them as plain objects.
+	Helm *HelmRendering
 
 	clients clientCache
 }

@@ -119,7 +119,7 @@ func (p *Pipeline) diffGroup(ctx context.Context, dc diffClients, cluster, root 
 	}
 	dctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(ts)))
 	defer cancel()
-	d := &diff.Differ{Client: dc.apply, Management: dc.mgmt, Target: dc.target, Cluster: cluster, Concurrency: p.DiffConcurrency, Builds: p.Builds}
+	d := &diff.Differ{Client: dc.apply, Management: dc.mgmt, Target: dc.target, Cluster: cluster, Concurrency: p.DiffConcurrency, Builds: p.Builds, Helm: dc.helm}
 	if ts[0].root != "" {
 		root = ts[0].root // an ExternalArtifact's tree
 	}

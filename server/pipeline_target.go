@@ -39,6 +39,9 @@ type diffClients struct {
 	apply, mgmt client.Client
 	// target names a remote target; "" for the holding cluster.
 	target string
+	// helm renders HelmReleases; nil for a remote target, whose cluster
+	// configuration the pipeline does not hold.
+	helm diff.HelmDiffer
 }
 
 // targetGroup is the targets that share a target cluster and identity.
@@ -61,6 +64,9 @@ func (p *Pipeline) diffByTarget(ctx context.Context, cl *kube.Cluster, c client.
 			}
 			out = append(out, rows...)
 			continue
+		}
+		if dc.target == "" {
+			dc.helm = p.Helm.differ(cl, dc.apply)
 		}
 		for _, group := range byIgnore(g.ts) {
 			rows := p.diffGroup(ctx, dc, cl.Name, root, group)

@@ -29,6 +29,11 @@ type diffOptions struct {
 	recursive                                                      bool
 	concurrency                                                    int
 	timeout                                                        time.Duration
+
+	// helm renders HelmReleases (--helm); helmOnly limits it to one
+	// ("namespace/name", diff helmrelease); ksName is its --kustomization.
+	helm             bool
+	helmOnly, ksName string
 }
 
 func newDiffCmd() *cobra.Command {
@@ -36,7 +41,7 @@ func newDiffCmd() *cobra.Command {
 		Use:   "diff",
 		Short: "Diff local sources against a cluster",
 	}
-	cmd.AddCommand(newDiffKustomizationCmd())
+	cmd.AddCommand(newDiffKustomizationCmd(), newDiffHelmReleaseCmd())
 	return cmd
 }
 
@@ -75,6 +80,7 @@ Exit status: 0 when nothing would change, 1 when something would change,
 	f.BoolVar(&o.recursive, "recursive", false, "also diff Kustomizations found in the build that use the same source")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text, markdown or json")
 	f.IntVar(&o.concurrency, "concurrency", diff.DefaultConcurrency, "parallel dry-run requests")
+	f.BoolVar(&o.helm, "helm", true, "render the HelmReleases the change touches as helm-controller would and diff their objects")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
 	_ = cmd.MarkFlagRequired("path")
 	return cmd
@@ -111,9 +117,17 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 	if err := remoteTarget(ctx, c, ks, d); err != nil {
 		return &codeError{code: exitError, err: err}
 	}
+	if d.Target == "" { // the local kubeconfig reaches the cluster the HelmReleases live in
+		d.Helm = helmDiffer(cl, c, o)
+	}
 	rep, err := d.Diff(ctx, diff.Request{Root: src.root, Kustomization: ks, Recursive: o.recursive, Ignore: sourceIgnore(ctx, c, ks)})
 	if err != nil {
 		return &codeError{code: exitError, err: err}
+	}
+	if o.helmOnly != "" {
+		if err := onlyHelmRelease(rep, o.helmOnly); err != nil {
+			return &codeError{code: exitError, err: err}
+		}
 	}
 	if err := render(stdout, rep); err != nil {
 		return &codeError{code: exitError, err: err}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fluxdiff/fluxdiff/cmd/fluxdiff/internal/config"
 	"github.com/fluxdiff/fluxdiff/diff"
+	"github.com/fluxdiff/fluxdiff/diff/helm/chartfetch"
 	"github.com/fluxdiff/fluxdiff/githubapp"
 	"github.com/fluxdiff/fluxdiff/kube"
 	"github.com/fluxdiff/fluxdiff/server"
@@ -56,6 +57,9 @@ func newGitHub(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 		GitHub: app, Sources: src, Watcher: w, Selector: server.NewCachingSelector(4096, builds), Builds: builds, Clusters: clusters,
 		Logger: log.With("component", "pipeline"), MergePollTimeout: g.MergePollTimeout.Duration,
 		DiffConcurrency: cfg.Diff.Concurrency, DiffTimeout: cfg.Diff.Timeout.Duration, Tenancy: tenancy(cfg.Diff),
+	}
+	if !cfg.Helm.Disabled {
+		p.Helm = &server.HelmRendering{Getter: chartfetch.New(cfg.Helm.ChartFetchOptions())}
 	}
 	return &gitHub{app: app, pipeline: p, comments: &server.GitHubComments{App: app}}, nil
 }

@@ -21,6 +21,10 @@ type ConfigOptions struct {
 	LogLevel string
 	// Slack, when set, configures the Slack app.
 	Slack *SlackConfig
+	// Helm turns HelmRelease rendering on; off by default, as the example
+	// repository's chart repository is on the internet, which tests and
+	// the demo do not reach (helm.disabled: true).
+	Helm bool
 }
 
 // SlackConfig is the slack section of a configuration.
@@ -78,6 +82,9 @@ func WriteConfig(fleet *Fleet, dir string, opts ConfigOptions) (Config, error) {
 		fmt.Fprintf(&b, "  - name: %s\n    kubeconfig: %q\n    qps: 200\n    burst: 400\n", name, kc)
 	}
 	fmt.Fprintf(&b, "store:\n  url: %q\nsource:\n  dir: %q\n", c.StoreURL, filepath.Join(dir, "sources"))
+	if !opts.Helm {
+		b.WriteString("helm:\n  disabled: true\n")
+	}
 	if s := opts.Slack; s != nil {
 		writeSlack(&b, s)
 	}

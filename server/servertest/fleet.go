@@ -116,6 +116,9 @@ func startCluster(ctx context.Context, r githubtest.Reporter, name, url, repoDir
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap %s: %w", name, err)
 	}
+	if err := installReleases(ctx, env); err != nil {
+		return nil, fmt.Errorf("bootstrap %s: %w", name, err)
+	}
 	return env, nil
 }
 

@@ -14,6 +14,9 @@ import (
 // private address unless allowed here: a pull request must not turn
 // fluxdiff into a proxy into the cluster's network.
 type Helm struct {
+	// Disabled turns HelmRelease rendering off: HelmReleases are then
+	// diffed as plain objects.
+	Disabled bool `json:"disabled,omitempty"`
 	// AllowedHosts are the repository hosts a pull request may point a
 	// HelmRepository or OCIRepository at: host names or IP addresses, or
 	// "*.example.com" for every name below example.com; no port. URLs of

@@ -1,0 +1,42 @@
+package servertest
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+
+	"github.com/fluxdiff/fluxdiff/diff/helm/helmtest"
+	"github.com/fluxdiff/fluxdiff/kube/fluxsim"
+	"github.com/fluxdiff/fluxdiff/kube/kubetest"
+)
+
+// PodinfoChart is the folder of the podinfo chart (6.9.2) in testdata, the
+// chart of the example repository's podinfo HelmRelease.
+func PodinfoChart() string {
+	return filepath.Join(ModuleRoot(), "testdata", "charts", "podinfo")
+}
+
+// ChartGetter serves the podinfo chart the way the example repository's
+// HelmRepository would (see helmtest.Getter); tests add more versions.
+func ChartGetter() (*helmtest.Getter, error) {
+	g := &helmtest.Getter{}
+	if _, err := g.Add(PodinfoChart()); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// installReleases leaves the podinfo HelmRelease installed as
+// helm-controller would (release Secret and applied objects, see
+// fluxsim.InstallHelmRelease). The example's other HelmReleases
+// (ingress-nginx, cert-manager) stay without a release: their charts are
+// not in testdata.
+func installReleases(ctx context.Context, env *kubetest.Env) error {
+	ch, err := loader.LoadDir(PodinfoChart())
+	if err != nil {
+		return fmt.Errorf("podinfo chart: %w", err)
+	}
+	return fluxsim.InstallHelmRelease(ctx, env.Client, env.Config, "podinfo", "podinfo", ch)
+}
