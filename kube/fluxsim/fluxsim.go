@@ -20,7 +20,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/fluxdiff/fluxdiff/diff"
@@ -150,17 +149,7 @@ func recordInventory(ctx context.Context, c client.Client, ks *kustomizev1.Kusto
 // source, ordered so that each comes after those it depends on.
 func children(parent *kustomizev1.Kustomization, objs []*unstructured.Unstructured) []*kustomizev1.Kustomization {
 	var out []*kustomizev1.Kustomization
-	for _, o := range objs {
-		if o.GetKind() != kustomizev1.KustomizationKind || o.GroupVersionKind().Group != kustomizev1.GroupVersion.Group {
-			continue
-		}
-		ks := &kustomizev1.Kustomization{}
-		if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, ks) != nil {
-			continue
-		}
-		if ks.Namespace == "" {
-			ks.Namespace = parent.Namespace
-		}
+	for _, ks := range kustomizationsIn(parent, objs) {
 		ref := ks.Spec.SourceRef
 		if ref.Kind == parent.Spec.SourceRef.Kind && ref.Name == parent.Spec.SourceRef.Name && !ks.Spec.Suspend {
 			out = append(out, ks)

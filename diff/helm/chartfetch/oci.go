@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -171,17 +170,10 @@ func (f *Fetcher) pullChart(ref name.Reference, repo name.Repository, opts []rem
 // The credentials go to the registry and to the token service its
 // challenge names, as every OCI client sends them.
 func (f *Fetcher) remoteOptions(ctx context.Context, src Source) ([]remote.Option, func(), error) {
-	tlsConfig, err := tlsConfigFor(src)
+	rt, done, err := f.guarded(src)
 	if err != nil {
 		return nil, nil, err
 	}
-	base, done := f.base, func() {}
-	if tlsConfig != nil {
-		t := newBaseTransport(f.policy, tlsConfig)
-		base, done = t, t.CloseIdleConnections
-	}
-	maxBody := max(f.opts.MaxIndexBytes, f.opts.MaxChartBytes)
-	var rt http.RoundTripper = &guard{policy: f.policy, live: src.Live, schemes: []string{"http", "https"}, next: base, maxBody: maxBody, maxRedirects: f.opts.MaxRedirects}
 	var auth authn.Authenticator = authn.Anonymous
 	if src.Username != "" || src.Password != "" {
 		auth = &authn.Basic{Username: src.Username, Password: src.Password}

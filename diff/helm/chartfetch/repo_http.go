@@ -149,17 +149,10 @@ func resolveReferenceURL(base *url.URL, ref string) (*url.URL, error) {
 // src's TLS settings (closed by done), wrapped by the policy guard and the
 // basic-auth transport, with bounded redirects.
 func (f *Fetcher) httpClient(src Source, repo *url.URL) (*http.Client, func(), error) {
-	tlsConfig, err := tlsConfigFor(src)
+	rt, done, err := f.guarded(src)
 	if err != nil {
 		return nil, nil, err
 	}
-	base, done := f.base, func() {}
-	if tlsConfig != nil {
-		t := newBaseTransport(f.policy, tlsConfig)
-		base, done = t, t.CloseIdleConnections
-	}
-	maxBody := max(f.opts.MaxIndexBytes, f.opts.MaxChartBytes)
-	var rt http.RoundTripper = &guard{policy: f.policy, live: src.Live, schemes: []string{"http", "https"}, next: base, maxBody: maxBody, maxRedirects: f.opts.MaxRedirects}
 	rt = &basicAuth{host: hostPort(repo), username: src.Username, password: src.Password, next: rt}
 	return &http.Client{Transport: rt, CheckRedirect: checkRedirect(f.opts.MaxRedirects)}, done, nil
 }
@@ -191,4 +184,21 @@ func get(ctx context.Context, client *http.Client, u *url.URL, limit int64, user
 		return nil, &TooLargeError{URL: final, Limit: limit}
 	}
 	return b, nil
+}
+
+// guarded returns the transport every fetch for src goes through: the shared
+// one, or one with src's TLS settings (closed by done), wrapped by the
+// network-policy guard with the size and redirect bounds.
+func (f *Fetcher) guarded(src Source) (http.RoundTripper, func(), error) {
+	tlsConfig, err := tlsConfigFor(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	base, done := f.base, func() {}
+	if tlsConfig != nil {
+		t := newBaseTransport(f.policy, tlsConfig)
+		base, done = t, t.CloseIdleConnections
+	}
+	maxBody := max(f.opts.MaxIndexBytes, f.opts.MaxChartBytes)
+	return &guard{policy: f.policy, live: src.Live, schemes: []string{"http", "https"}, next: base, maxBody: maxBody, maxRedirects: f.opts.MaxRedirects}, done, nil
 }
