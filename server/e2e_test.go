@@ -260,6 +260,10 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 		}
 	})
 
+	t.Run("a cluster edited by hand after seeding shows that edit as drift, not as part of the pull request", func(t *testing.T) {
+		handEditIsDrift(t, w)
+	})
+
 	// The routes called are recorded in testdata/github-routes.txt, which
 	// deploy's manifest test joins with the Slack end-to-end test's to
 	// require exactly the App permissions they need.

@@ -24,7 +24,7 @@ import (
 // clusters' rows are unaffected. Rows come in configuration order of the
 // clusters, each cluster's in selection order, with nested Kustomizations
 // after their parent.
-func (p *Pipeline) diffTargets(ctx context.Context, job queue.PRJob, root string, ts []target, unavailable []kube.ClusterStatus) ([]diff.KustomizationReport, []string) {
+func (p *Pipeline) diffTargets(ctx context.Context, job queue.PRJob, roots trees, ts []target, unavailable []kube.ClusterStatus) ([]diff.KustomizationReport, []string) {
 	down := map[string]string{}
 	for _, s := range unavailable {
 		down[s.Name] = unavailableReason(s)
@@ -50,7 +50,7 @@ func (p *Pipeline) diffTargets(ctx context.Context, job queue.PRJob, root string
 			rows[i] = errorRows(cl.Name, cts, why)
 			continue
 		}
-		wg.Go(func() { rows[i] = p.diffCluster(ctx, job, cl, root, cts) })
+		wg.Go(func() { rows[i] = p.diffCluster(ctx, job, cl, roots, cts) })
 	}
 	wg.Wait()
 	var out []diff.KustomizationReport
@@ -67,7 +67,7 @@ func (p *Pipeline) diffTargets(ctx context.Context, job queue.PRJob, root string
 // GitRepository ignore rules (usually one), so that the engine orders them
 // as kustomize-controller applies them and each sees the Namespaces, CRDs
 // and variables that the builds before it change.
-func (p *Pipeline) diffCluster(ctx context.Context, job queue.PRJob, cl *kube.Cluster, root string, ts []target) []diff.KustomizationReport {
+func (p *Pipeline) diffCluster(ctx context.Context, job queue.PRJob, cl *kube.Cluster, roots trees, ts []target) []diff.KustomizationReport {
 	if cur := p.Watcher.Cluster(cl.Name); cur != nil {
 		cl = cur // a kubeconfig that failed at start-up may have loaded since
 	}
@@ -91,14 +91,14 @@ func (p *Pipeline) diffCluster(ctx context.Context, job queue.PRJob, cl *kube.Cl
 	}
 	var out []diff.KustomizationReport
 	for _, group := range byIgnore(ts) {
-		out = append(out, p.diffGroup(ctx, c, cl.Name, root, group)...)
+		out = append(out, p.diffGroup(ctx, c, cl.Name, roots, group)...)
 	}
 	return out
 }
 
 // diffGroup diffs targets that share their ignore rules in one engine run,
 // each with its live status so that prune sees its inventory.
-func (p *Pipeline) diffGroup(ctx context.Context, c client.Client, cluster, root string, ts []target) []diff.KustomizationReport {
+func (p *Pipeline) diffGroup(ctx context.Context, c client.Client, cluster string, roots trees, ts []target) []diff.KustomizationReport {
 	kss := make([]*kustomizev1.Kustomization, 0, len(ts))
 	warnings := map[string]string{}
 	for _, t := range ts {
@@ -123,7 +123,7 @@ func (p *Pipeline) diffGroup(ctx context.Context, c client.Client, cluster, root
 	dctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(ts)))
 	defer cancel()
 	d := &diff.Differ{Client: c, Cluster: cluster, Concurrency: p.DiffConcurrency}
-	rep, err := d.Diff(dctx, diff.Request{Root: root, Kustomization: kss[0], More: kss[1:], Recursive: true, Ignore: ts[0].entry.Ignore})
+	rep, err := d.Diff(dctx, diff.Request{Root: roots.merge, Base: roots.base, Kustomization: kss[0], More: kss[1:], Recursive: true, Ignore: ts[0].entry.Ignore})
 	if err != nil {
 		return errorRows(cluster, ts, fmt.Sprintf("not diffed: %v", err))
 	}
