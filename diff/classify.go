@@ -70,6 +70,12 @@ func classifyReport(merged, base *Report, mk, bk *kept) {
 			k.BaseError = b.Error
 			continue
 		}
+		if p := byKey[k.Parent]; b == nil && p != nil && p.Error != "" {
+			// Not in the base run because its parent's base build failed,
+			// not because the pull request adds it.
+			k.BaseError = "the base build of its parent " + k.Parent + " failed: " + p.Error
+			continue
+		}
 		classifyKustomization(k, b, mk.of(key), bk.of(key))
 	}
 }

@@ -22,10 +22,13 @@ type trees struct {
 // baseTree fetches the tree of the base commit the test-merge commit was
 // made on (githubapp.BaseOfMerge: its first parent), through the source
 // cache, keyed by that SHA and so shared by every pull request on the same
-// base. On success rep.Base names the commit; on failure the report gets a
-// note and the diff goes on without classes. The returned release must be
-// called when the diff is done.
-func (p *Pipeline) baseTree(ctx context.Context, hc *http.Client, gh *github.Client, repo, mergeSHA string, rep *diff.Report, log *slog.Logger) (dir string, release func()) {
+// base. Without targets it fetches nothing. On success rep.Base names the
+// commit; on failure the report gets a note and the diff goes on without
+// classes. The returned release must be called when the diff is done.
+func (p *Pipeline) baseTree(ctx context.Context, hc *http.Client, gh *github.Client, repo, mergeSHA string, ts []target, rep *diff.Report, log *slog.Logger) (dir string, release func()) {
+	if len(ts) == 0 {
+		return "", func() {} // nothing to diff, so nothing to classify
+	}
 	sha, err := githubapp.BaseOfMerge(ctx, gh, repo, mergeSHA)
 	if err == nil {
 		var tree *githubapp.Tree
