@@ -73,4 +73,3 @@ func TestOverlapsIsPrefixEitherWay(t *testing.T) {
 		}
 	}
 }
-
