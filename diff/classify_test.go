@@ -88,7 +88,7 @@ func TestClassifyTellsThePullRequestsChangeFromDrift(t *testing.T) {
 	ks, base := classWorld(t, ns)
 	merge := writeTree(t, ns.Name, map[string]string{"app/all.yaml": strings.Replace(
 		strings.Replace(classBase, `image: "nginx:1.27"`, `image: "nginx:1.28"`, 1),
-		"metadata: {name: removed, namespace: __NS__}\ndata: {key: value}\n---\n", "", 1) + `---
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: removed, namespace: __NS__}\ndata: {key: value}\n---\n", "", 1) + `---
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: added, namespace: __NS__}
