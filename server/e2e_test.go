@@ -214,6 +214,10 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 		}
 	})
 
+	t.Run("a cluster edited by hand after seeding shows that edit as drift, not as part of the pull request", func(t *testing.T) {
+		handEditIsDrift(t, w)
+	})
+
 	t.Run("a diff that fails for good is published as a failure, not left in progress", func(t *testing.T) {
 		// The world's queue makes one attempt; GitHub answers 404 for the
 		// merge commit's tarball.
@@ -258,10 +262,6 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 		if c := w.gh.Comments(fleetRepo, 1); len(c) != 1 || !strings.Contains(c[0].Body, "7.2.6") {
 			t.Errorf("the comment does not show staging's diff of the push")
 		}
-	})
-
-	t.Run("a cluster edited by hand after seeding shows that edit as drift, not as part of the pull request", func(t *testing.T) {
-		handEditIsDrift(t, w)
 	})
 
 	// The routes called are recorded in testdata/github-routes.txt, which
