@@ -26,7 +26,10 @@ type Source struct {
 	// Live is true when URL is the URL of a HelmRepository or OCIRepository
 	// that already exists in the live cluster (not added or changed by the
 	// pull request); such a URL is fetched even if its host is not on the
-	// allowed list.
+	// allowed list, and so are the hosts its index's absolute chart URLs,
+	// its redirects and its OCI token service name. Addresses are checked
+	// either way: loopback, link-local and private ones stay refused unless
+	// allowed by Options.
 	Live bool
 }
 
@@ -40,6 +43,12 @@ type Request struct {
 	// OCIRepository's ref.semver/tag); empty means the latest, as
 	// source-controller resolves "*".
 	Version string
+	// Tag, Digest and SemverFilter are an OCIRepository's spec.ref.tag,
+	// spec.ref.digest ("sha256:<hex>") and spec.ref.semverFilter (a regular
+	// expression on tags); unused for a HelmRepository. As source-controller
+	// chooses (OCIRepositoryReconciler.getArtifactRef): Digest, else Version
+	// (spec.ref.semver), else Tag, else "latest".
+	Tag, Digest, SemverFilter string
 }
 
 // Chart is a fetched chart archive.
@@ -48,7 +57,8 @@ type Chart struct {
 	Name, Version string
 	// Digest is "sha256:<hex>" of Archive; the cache key.
 	Digest string
-	// Archive is the chart's .tgz bytes.
+	// Archive is the chart's .tgz bytes. It is shared with the Fetcher's
+	// cache: read it, never modify it.
 	Archive []byte
 }
 

@@ -42,6 +42,7 @@ type Config struct {
 	Queue    Queue     `json:"queue,omitempty"`
 	Source   Source    `json:"source,omitempty"`
 	Diff     Diff      `json:"diff,omitempty"`
+	Helm     Helm      `json:"helm,omitempty"`
 }
 
 // GitHub configures the GitHub App.
@@ -294,6 +295,7 @@ func (c *Config) setDefaults() {
 	if c.Diff.Timeout.Duration == 0 {
 		c.Diff.Timeout.Duration = 5 * time.Minute
 	}
+	c.Helm.setDefaults()
 	if c.Slack.ReportTTL.Duration == 0 {
 		c.Slack.ReportTTL.Duration = 30 * 24 * time.Hour
 	}

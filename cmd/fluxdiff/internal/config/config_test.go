@@ -54,6 +54,8 @@ func TestLoadWithNothingGivesEmbeddedDefaults(t *testing.T) {
 		Source:   Source{Dir: DefaultSourceDir, CacheBytes: 2 << 30, MaxArchiveBytes: 512 << 20, MaxFiles: 100_000},
 		Diff:     Diff{Concurrency: 8, Timeout: Duration{5 * time.Minute}},
 		Slack:    Slack{ReportTTL: Duration{30 * 24 * time.Hour}},
+		Helm: Helm{MaxIndexBytes: 50 << 20, MaxChartBytes: 10 << 20, FetchTimeout: Duration{time.Minute},
+			IndexTTL: Duration{time.Minute}, CacheBytes: 256 << 20},
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

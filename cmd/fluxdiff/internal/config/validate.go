@@ -31,6 +31,7 @@ func (c *Config) validate() []error {
 	problems = append(problems, c.GitHub.validate()...)
 	problems = append(problems, c.Slack.validate()...)
 	problems = append(problems, validateClusters(c.Clusters)...)
+	problems = append(problems, c.Helm.validate()...)
 	if err := checkStoreURL(c.Store.URL); err != nil {
 		add("store.url: %v", err)
 	}
