@@ -135,7 +135,7 @@ func summaryLine(k diff.KustomizationReport) string {
 		line = "    ↳ `" + esc(k.Namespace+"/"+k.Name) + "`"
 	}
 	if k.Cluster != "" {
-		line += " on `" + esc(k.Cluster) + "`"
+		line += " on `" + esc(k.Where()) + "`"
 	}
 	if k.Error != "" {
 		return line + ": :x: could not be diffed"
@@ -149,7 +149,7 @@ func summaryLine(k diff.KustomizationReport) string {
 func kustomizationHeading(k diff.KustomizationReport) []string {
 	head := "*Kustomization `" + esc(k.Namespace+"/"+k.Name) + "`*"
 	if k.Cluster != "" {
-		head += " on `" + esc(k.Cluster) + "`"
+		head += " on `" + esc(k.Where()) + "`"
 	}
 	head += " · path `" + esc(k.Path) + "`"
 	if k.Parent != "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
@@ -38,6 +39,11 @@ type Differ struct {
 	// MaxDepth bounds recursion into nested Kustomizations; zero means
 	// DefaultMaxDepth.
 	MaxDepth int
+	// Management and Target are set for Kustomizations that apply
+	// elsewhere than where they live (a remote target, or another identity):
+	// see target.go.
+	Management client.Client
+	Target     string
 }
 
 // Request says what to diff.
@@ -114,7 +120,7 @@ func (r *run) schedule(ctx context.Context) *schedule {
 	for _, ks := range r.req.More {
 		ks = ks.DeepCopy()
 		if ks.Status.Inventory == nil {
-			if w := r.d.adoptLiveStatus(ctx, ks); w != "" {
+			if w := r.d.adoptLiveStatus(ctx, r.d.management(), ks); w != "" {
 				r.notes[keyOf(ks)] = append(r.notes[keyOf(ks)], w)
 			}
 		}
@@ -171,6 +177,9 @@ type run struct {
 	notes map[string][]string
 	// keep collects objects for classification; nil without a base tree.
 	keep *kept
+	// nested holds, by keyOf, the Kustomizations found in a build (see
+	// run.managementFor).
+	nested sync.Map
 }
 
 // nested is one Kustomization waiting to be diffed.
@@ -208,7 +217,7 @@ type item struct {
 func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, children []*kustomizev1.Kustomization, err error) {
 	ks := n.ks
 	kr = KustomizationReport{
-		Cluster: r.d.Cluster, Namespace: ks.Namespace, Name: ks.Name, Path: ks.Spec.Path,
+		Cluster: r.d.Cluster, Target: r.d.Target, Namespace: ks.Namespace, Name: ks.Name, Path: ks.Spec.Path,
 		Source: sourceString(ks), Parent: n.parent, Changes: []Change{},
 	}
 	defer func() {
@@ -218,7 +227,8 @@ func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, ch
 		}
 	}()
 	if n.parent != "" {
-		if w := r.d.adoptLiveStatus(ctx, ks); w != "" {
+		r.markNested(ks)
+		if w := r.d.adoptLiveStatus(ctx, r.d.Client, ks); w != "" {
 			kr.Warnings = append(kr.Warnings, w)
 		}
 	}
@@ -320,9 +330,9 @@ func changeFor(obj *unstructured.Unstructured, a Action) Change {
 // adoptLiveStatus copies the live Kustomization's status (its inventory, for
 // prune) onto a Kustomization taken from a build. A Kustomization that does
 // not exist yet keeps an empty status; any other failure is a warning.
-func (d *Differ) adoptLiveStatus(ctx context.Context, ks *kustomizev1.Kustomization) string {
+func (d *Differ) adoptLiveStatus(ctx context.Context, c client.Reader, ks *kustomizev1.Kustomization) string {
 	live := &kustomizev1.Kustomization{}
-	err := d.Client.Get(ctx, client.ObjectKeyFromObject(ks), live)
+	err := c.Get(ctx, client.ObjectKeyFromObject(ks), live)
 	switch {
 	case err == nil:
 		ks.Status = live.Status

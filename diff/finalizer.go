@@ -57,7 +57,7 @@ func (r *run) finalized(ctx context.Context, kr *KustomizationReport, depth int)
 // finalize describes what the finalizer of the live Kustomization
 // namespace/name deletes; ok is false when it is gone or holds no inventory.
 func (r *run) finalize(ctx context.Context, namespace, name, parent string) (kr KustomizationReport, ok bool, err error) {
-	kr = KustomizationReport{Cluster: r.d.Cluster, Namespace: namespace, Name: name, Parent: parent, Changes: []Change{}}
+	kr = KustomizationReport{Cluster: r.d.Cluster, Target: r.d.Target, Namespace: namespace, Name: name, Parent: parent, Changes: []Change{}}
 	ks := &kustomizev1.Kustomization{}
 	if err := r.d.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, ks); err != nil {
 		switch {

@@ -12,7 +12,7 @@ import (
 func WriteMarkdown(w io.Writer, r *Report) error {
 	tw := &textWriter{w: w}
 	for _, k := range r.Kustomizations {
-		tw.line("### Kustomization `%s/%s`%s", k.Namespace, k.Name, mdCluster(k.Cluster))
+		tw.line("### Kustomization `%s/%s`%s", k.Namespace, k.Name, mdCluster(k.Where()))
 		tw.line("")
 		tw.line("Path `%s`%s", k.Path, mdParent(k.Parent))
 		tw.line("")

@@ -15,7 +15,7 @@ func WriteText(w io.Writer, r *Report) error {
 		if i > 0 {
 			tw.line("")
 		}
-		tw.line("Kustomization %s/%s%s (path %s)", k.Namespace, k.Name, clusterSuffix(k.Cluster), k.Path)
+		tw.line("Kustomization %s/%s%s (path %s)", k.Namespace, k.Name, clusterSuffix(k.Where()), k.Path)
 		if k.Error != "" {
 			tw.line("✗ %s", k.Error)
 			continue

@@ -82,8 +82,12 @@ type PullRequestInfo struct {
 
 // KustomizationReport is the diff of one Kustomization.
 type KustomizationReport struct {
-	// Cluster names the cluster, when known.
+	// Cluster names the cluster, when known: the one that holds the
+	// Kustomization.
 	Cluster string `json:"cluster,omitempty"`
+	// Target names the cluster the Kustomization applies to when that is
+	// another one (spec.kubeConfig; see Differ.Target); empty otherwise.
+	Target string `json:"target,omitempty"`
 	// Namespace and Name identify the Kustomization.
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`

@@ -43,7 +43,7 @@ type substitution struct {
 // apply may have substituted Secrets that the new spec no longer reads):
 // they are scrubbed, and masked where the live objects hold them.
 func (r *run) loadSubstitution(ctx context.Context, ks *kustomizev1.Kustomization) (*substitution, error) {
-	reader := &variableReader{Client: r.d.Client, built: r.built}
+	reader := &variableReader{Client: r.managementFor(ks), built: r.built}
 	subst, err := loadSubstitution(ctx, reader, ks, r.secrets)
 	r.notes[keyOf(ks)] = append(r.notes[keyOf(ks)], reader.notes...)
 	if err != nil {
@@ -67,11 +67,12 @@ func (r *run) loadSubstitution(ctx context.Context, ks *kustomizev1.Kustomizatio
 // it fed leaves the old value in the live objects only.
 func (r *run) staleSecretValues(ctx context.Context, ks *kustomizev1.Kustomization, subst *substitution) []string {
 	live := &kustomizev1.Kustomization{}
-	if err := r.d.Client.Get(ctx, client.ObjectKeyFromObject(ks), live); err != nil {
+	mgmt := r.managementFor(ks)
+	if err := mgmt.Get(ctx, client.ObjectKeyFromObject(ks), live); err != nil {
 		return nil
 	}
 	var out []string
-	for _, v := range secretVariables(ctx, r.d.Client, live) {
+	for _, v := range secretVariables(ctx, mgmt, live) {
 		if subst == nil || !slices.Contains(subst.secretValues, v) {
 			out = append(out, v)
 		}

@@ -107,7 +107,7 @@ func buildAnnotations(rep *diff.Report) []*github.CheckRunAnnotation {
 			seen[loc] = true
 			title := fmt.Sprintf("Kustomization %s/%s could not be built", k.Namespace, k.Name)
 			if k.Cluster != "" {
-				title += " (cluster " + k.Cluster + ")"
+				title += " (cluster " + k.Where() + ")"
 			}
 			out = append(out, &github.CheckRunAnnotation{
 				Path:            github.String(loc.Path),

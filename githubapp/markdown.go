@@ -155,7 +155,7 @@ func countsSegments(rep *diff.Report) []segment {
 		total.Configured += k.Counts.Configured
 		total.Deleted += k.Counts.Deleted
 		totalErrs += errs
-		row := fmt.Sprintf("| %s | %s | %d | %d | %d | %s |\n", cmp.Or(code(k.Cluster), "—"),
+		row := fmt.Sprintf("| %s | %s | %d | %d | %d | %s |\n", cmp.Or(code(k.Where()), "—"),
 			code(k.Namespace+"/"+k.Name), k.Counts.Created, k.Counts.Configured, k.Counts.Deleted, errorCell(errs))
 		segs = append(segs, segment{sec: table, text: row})
 	}
@@ -233,7 +233,7 @@ func kustomizationBlock(k diff.KustomizationReport) []segment {
 	c := k.Counts
 	name := "Kustomization " + code(k.Namespace+"/"+k.Name)
 	if k.Cluster != "" {
-		name = "<b>" + esc(k.Cluster) + "</b> · " + name
+		name = "<b>" + esc(k.Where()) + "</b> · " + name
 	}
 	counts := fmt.Sprintf("%d created, %d configured, %d deleted", c.Created, c.Configured, c.Deleted)
 	if n := errorCount(k); n > 0 {

@@ -53,6 +53,8 @@ type Pipeline struct {
 	DiffConcurrency int
 	// DiffTimeout bounds the diff of one Kustomization (default 5m).
 	DiffTimeout time.Duration
+	// Tenancy covers remote targets and impersonation (pipeline_target.go).
+	Tenancy Tenancy
 
 	clients clientCache
 }

@@ -89,16 +89,13 @@ func (p *Pipeline) diffCluster(ctx context.Context, job queue.PRJob, cl *kube.Cl
 	if err != nil {
 		return errorRows(cl.Name, ts, "cluster "+cl.Name+" is unreachable: "+err.Error())
 	}
-	var out []diff.KustomizationReport
-	for _, group := range byIgnore(ts) {
-		out = append(out, p.diffGroup(ctx, c, cl.Name, roots, group)...)
-	}
-	return out
+	return p.diffByTarget(ctx, cl, c, roots, ts)
 }
 
-// diffGroup diffs targets that share their ignore rules in one engine run,
-// each with its live status so that prune sees its inventory.
-func (p *Pipeline) diffGroup(ctx context.Context, c client.Client, cluster string, roots trees, ts []target) []diff.KustomizationReport {
+// diffGroup diffs targets that share their ignore rules, target cluster and
+// identity in one engine run, each with its live status so that prune sees
+// its inventory.
+func (p *Pipeline) diffGroup(ctx context.Context, dc diffClients, cluster string, roots trees, ts []target) []diff.KustomizationReport {
 	kss := make([]*kustomizev1.Kustomization, 0, len(ts))
 	warnings := map[string]string{}
 	for _, t := range ts {
@@ -108,7 +105,7 @@ func (p *Pipeline) diffGroup(ctx context.Context, c client.Client, cluster strin
 		}
 		ks = ks.DeepCopy()
 		live := &kustomizev1.Kustomization{}
-		switch err := c.Get(ctx, client.ObjectKeyFromObject(ks), live); {
+		switch err := dc.mgmt.Get(ctx, client.ObjectKeyFromObject(ks), live); {
 		case err == nil:
 			ks.Status = live.Status
 		case !apierrors.IsNotFound(err):
@@ -122,10 +119,14 @@ func (p *Pipeline) diffGroup(ctx context.Context, c client.Client, cluster strin
 	}
 	dctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(ts)))
 	defer cancel()
-	d := &diff.Differ{Client: c, Cluster: cluster, Concurrency: p.DiffConcurrency}
+	d := &diff.Differ{Client: dc.apply, Management: dc.mgmt, Target: dc.target, Cluster: cluster, Concurrency: p.DiffConcurrency}
 	rep, err := d.Diff(dctx, diff.Request{Root: roots.merge, Base: roots.base, Kustomization: kss[0], More: kss[1:], Recursive: true, Ignore: ts[0].entry.Ignore})
 	if err != nil {
-		return errorRows(cluster, ts, fmt.Sprintf("not diffed: %v", err))
+		rows := errorRows(cluster, ts, fmt.Sprintf("not diffed: %v", err))
+		for i := range rows {
+			rows[i].Target = dc.target
+		}
+		return rows
 	}
 	for i, k := range rep.Kustomizations {
 		if w, ok := warnings[k.Namespace+"/"+k.Name]; ok && k.Parent == "" {

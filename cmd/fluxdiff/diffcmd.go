@@ -121,6 +121,9 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 		return &codeError{code: exitError, err: err}
 	}
 	d := &diff.Differ{Client: c, Concurrency: o.concurrency}
+	if err := remoteTarget(ctx, c, ks, d); err != nil {
+		return &codeError{code: exitError, err: err}
+	}
 	rep, err := d.Diff(ctx, diff.Request{Root: src.root, Base: base, Kustomization: ks, Recursive: o.recursive, Ignore: sourceIgnore(ctx, c, ks)})
 	if err != nil {
 		return &codeError{code: exitError, err: err}

@@ -53,7 +53,7 @@ func newGitHub(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 	p := &server.Pipeline{
 		GitHub: app, Sources: src, Watcher: w, Selector: server.NewSelector(4096), Clusters: clusters,
 		Logger: log.With("component", "pipeline"), MergePollTimeout: g.MergePollTimeout.Duration,
-		DiffConcurrency: cfg.Diff.Concurrency, DiffTimeout: cfg.Diff.Timeout.Duration,
+		DiffConcurrency: cfg.Diff.Concurrency, DiffTimeout: cfg.Diff.Timeout.Duration, Tenancy: tenancy(cfg.Diff),
 	}
 	return &gitHub{app: app, pipeline: p, comments: &server.GitHubComments{App: app}}, nil
 }
@@ -99,4 +99,13 @@ func (g *gitHub) verify(ctx context.Context, log *slog.Logger) {
 		return
 	}
 	log.Info("GitHub App authenticated", "bot", login)
+}
+
+// tenancy is the pipeline's treatment of remote targets and service
+// accounts, from the diff settings.
+func tenancy(d config.Diff) server.Tenancy {
+	return server.Tenancy{
+		Impersonate: d.Impersonate, DefaultServiceAccount: d.DefaultServiceAccount,
+		KubeConfig: kube.KubeConfigOptions{AllowExec: d.InsecureKubeconfigExec, AllowInsecureTLS: d.InsecureKubeconfigTLS},
+	}
 }

@@ -181,6 +181,20 @@ type Diff struct {
 	Concurrency int `json:"concurrency,omitempty"`
 	// Timeout bounds one Kustomization's diff.
 	Timeout Duration `json:"timeout,omitempty"`
+	// Impersonate dry-runs each Kustomization as the service account
+	// kustomize-controller impersonates for it (spec.serviceAccountName, else
+	// DefaultServiceAccount); off by default. It needs the impersonate
+	// permission (deploy/identity-impersonate).
+	Impersonate bool `json:"impersonate,omitempty"`
+	// DefaultServiceAccount is kustomize-controller's
+	// --default-service-account, if it is started with one.
+	DefaultServiceAccount string `json:"defaultServiceAccount,omitempty"`
+	// InsecureKubeconfigExec accepts remote-target kubeconfigs whose user
+	// runs a command, like kustomize-controller's --insecure-kubeconfig-exec.
+	InsecureKubeconfigExec bool `json:"insecureKubeconfigExec,omitempty"`
+	// InsecureKubeconfigTLS accepts remote-target kubeconfigs that skip TLS
+	// verification, like kustomize-controller's --insecure-kubeconfig-tls.
+	InsecureKubeconfigTLS bool `json:"insecureKubeconfigTLS,omitempty"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s").

@@ -43,6 +43,8 @@ var envVars = []struct {
 	{"QUEUE_CLUSTER_CONCURRENCY", "queue.clusterConcurrency", func(c *Config, v string) error { return setInt(&c.Queue.ClusterConcurrency, v) }},
 	{"DIFF_CONCURRENCY", "diff.concurrency", func(c *Config, v string) error { return setInt(&c.Diff.Concurrency, v) }},
 	{"DIFF_TIMEOUT", "diff.timeout", func(c *Config, v string) error { return setDuration(&c.Diff.Timeout, v) }},
+	{"DIFF_IMPERSONATE", "diff.impersonate", func(c *Config, v string) error { return setBool(&c.Diff.Impersonate, v) }},
+	{"DIFF_DEFAULT_SERVICE_ACCOUNT", "diff.defaultServiceAccount", func(c *Config, v string) error { c.Diff.DefaultServiceAccount = v; return nil }},
 	{"HELM_ALLOWED_HOSTS", "helm.allowedHosts", func(c *Config, v string) error { c.Helm.AllowedHosts = splitList(v); return nil }},
 	{"HELM_ALLOW_PRIVATE_NETWORKS", "helm.allowPrivateNetworks", func(c *Config, v string) error { return setBool(&c.Helm.AllowPrivateNetworks, v) }},
 	{"HELM_ALLOWED_CIDRS", "helm.allowedCIDRs", func(c *Config, v string) error { c.Helm.AllowedCIDRs = splitList(v); return nil }},

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -47,8 +48,15 @@ func (c *Config) validate() []error {
 	if c.Diff.Timeout.Duration < 0 {
 		add("diff.timeout: must be positive")
 	}
+	if sa := c.Diff.DefaultServiceAccount; sa != "" && !serviceAccountName.MatchString(sa) {
+		add("diff.defaultServiceAccount: %q is not a service account name", sa)
+	}
 	return problems
 }
+
+// serviceAccountName is a DNS subdomain (RFC 1123), as Kubernetes requires
+// of a ServiceAccount's name.
+var serviceAccountName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
 func checkListen(addr string) error {
 	host, port, err := net.SplitHostPort(addr)
