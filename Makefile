@@ -5,7 +5,7 @@ SHELL := /usr/bin/env bash
 GO ?= go
 GOTESTFLAGS ?=
 
-.PHONY: all build test testbin vet fmt-check bench run
+.PHONY: all build test testbin vet fmt-check bench bench-smoke run
 
 all: build
 
@@ -26,7 +26,11 @@ fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 bench:
-	KUBEBUILDER_ASSETS="$$(hack/testbin/build.sh)" $(GO) test -run '^$$' -bench . -benchmem ./...
+	KUBEBUILDER_ASSETS="$$(hack/testbin/build.sh)" $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+# bench-smoke runs every benchmark once (CI): a smoke test, not a timing gate.
+bench-smoke:
+	KUBEBUILDER_ASSETS="$$(hack/testbin/build.sh)" $(GO) test -run '^$$' -bench . -benchtime=1x -timeout 40m ./...
 
 run:
 	$(GO) run ./cmd/fluxdiff serve

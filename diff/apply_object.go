@@ -25,6 +25,7 @@ func (r *run) diffObject(ctx context.Context, it item, opts ssa.DiffOptions) (c 
 		}
 	}()
 	pc := r.prefetch(ctx, obj)
+	it.seen.sawLive(pc.live)
 	if pc.live == nil {
 		// ssa's Apply re-creates only objects that exist; its Diff would
 		// answer "created" for any invalid new object under force.
@@ -33,8 +34,10 @@ func (r *run) diffObject(ctx context.Context, it item, opts ssa.DiffOptions) (c 
 	rm := ssa.NewResourceManager(pc, nil, owner())
 	entry, live, merged, err := rm.Diff(ctx, obj.DeepCopy(), opts)
 	if err != nil {
+		it.seen.refused(err)
 		return r.failedDryRun(it, pc.live, err)
 	}
+	it.seen.sawMerged(merged)
 	switch entry.Action {
 	case ssa.SkippedAction:
 		c := changeFor(obj, ActionSkipped)
@@ -164,6 +167,7 @@ func (p *prefetchClient) Get(ctx context.Context, key client.ObjectKey, obj clie
 // if Flux set none) with the manifest, leaving out what the server defaulted.
 func (r *run) recreate(ctx context.Context, it item, live *unstructured.Unstructured) Change {
 	obj := it.obj
+	it.seen.recreates()
 	err := r.d.Client.Create(ctx, obj.DeepCopy(), client.DryRunAll)
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		c := changeFor(obj, ActionFailed)

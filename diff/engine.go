@@ -44,6 +44,9 @@ type Differ struct {
 	// see target.go.
 	Management client.Client
 	Target     string
+	// Builds, when set, reuses builds of unchanged inputs (see BuildCache);
+	// nil builds every time.
+	Builds *BuildCache
 }
 
 // Request says what to diff.
@@ -85,7 +88,11 @@ func (d *Differ) Diff(ctx context.Context, req Request) (*Report, error) {
 	if req.Base != "" {
 		return d.diffWithBase(ctx, req)
 	}
-	r := &run{d: d, req: req, secrets: &scrubber{}, pending: newPending(), built: newBuiltObjects(), notes: map[string][]string{}}
+	// The run's own Differ reads substituteFrom sources and live
+	// Kustomizations once (see runReads).
+	rd := *d
+	rd.Client = newRunReads(d.Client)
+	r := &run{d: &rd, req: req, secrets: &scrubber{}, pending: newPending(), built: newBuiltObjects(), notes: map[string][]string{}}
 	if r.keep = req.keep; r.keep != nil {
 		r.keep.secrets = r.secrets
 	}
@@ -158,7 +165,9 @@ func (r *run) step(ctx context.Context, s *schedule, n nested, warning string) (
 	if err != nil {
 		return nil, err
 	}
-	return append([]KustomizationReport{kr}, finalized...), nil
+	out := append([]KustomizationReport{kr}, finalized...)
+	r.reportRisks(ctx, n.ks, out)
+	return out, nil
 }
 
 // run is the state shared by the Kustomizations of one Diff call.
@@ -180,6 +189,9 @@ type run struct {
 	// nested holds, by keyOf, the Kustomizations found in a build (see
 	// run.managementFor).
 	nested sync.Map
+	// src locates manifests in the source tree for risk flags (sources).
+	src     *sourceIndex
+	srcOnce sync.Once
 }
 
 // nested is one Kustomization waiting to be diffed.
@@ -210,6 +222,8 @@ type item struct {
 	obj   *unstructured.Unstructured
 	paths []fieldPath
 	sops  bool
+	// seen records what the dry-run saw, for the risk flags.
+	seen *observation
 }
 
 // diffOne diffs one Kustomization and returns the nested Kustomizations its
@@ -222,7 +236,7 @@ func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, ch
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			kr.Changes, kr.Counts, children, err = []Change{}, Counts{}, nil, nil
+			kr.Changes, kr.Counts, kr.Risks, children, err = []Change{}, Counts{}, nil, nil, nil
 			kr.Error = fmt.Sprintf("internal error while diffing: %v", p)
 		}
 	}()
@@ -257,6 +271,7 @@ func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, ch
 		kr.Counts.add(c.Action)
 	}
 	kr.Changes = changes
+	kr.Risks = r.objectRisks(ctx, ks, items, changes)
 	r.built.add(keyOf(ks), items, changes)
 	children, warnings := childKustomizations(ks, items)
 	kr.Warnings = append(kr.Warnings, warnings...)
@@ -266,7 +281,7 @@ func (r *run) diffOne(ctx context.Context, n nested) (kr KustomizationReport, ch
 // prepare builds ks, substitutes variables and sets the metadata that
 // kustomize-controller sets before applying.
 func (r *run) prepare(ctx context.Context, ks *kustomizev1.Kustomization) ([]item, error) {
-	objs, err := Build(r.req.Root, ks, BuildOptions{Ignore: r.req.Ignore})
+	objs, err := r.d.build(r.req.Root, ks, BuildOptions{Ignore: r.req.Ignore})
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +313,7 @@ func (r *run) prepare(ctx context.Context, ks *kustomizev1.Kustomization) ([]ite
 	ownerLabels(objs, ks)
 	items := make([]item, len(objs))
 	for i, o := range objs {
-		items[i] = item{obj: o, paths: paths[i], sops: encrypted[i]}
+		items[i] = item{obj: o, paths: paths[i], sops: encrypted[i], seen: &observation{}}
 	}
 	return items, nil
 }

@@ -127,6 +127,10 @@ func (s *scrubber) scrubReport(k *KustomizationReport) {
 	for i := range k.Changes {
 		k.Changes[i] = s.scrubChange(k.Changes[i])
 	}
+	for i := range k.Risks {
+		f := &k.Risks[i]
+		f.Message, f.Old, f.New = s.scrub(f.Message), s.scrub(f.Old), s.scrub(f.New)
+	}
 }
 
 // contains reports whether v holds one of the scrubber's values (see

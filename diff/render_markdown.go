@@ -6,11 +6,12 @@ import (
 	"strings"
 )
 
-// WriteMarkdown renders r as GitHub-flavoured Markdown: per Kustomization a
-// heading, a counts table and one collapsed ```diff block per changed
+// WriteMarkdown renders r as GitHub-flavoured Markdown: the blast radius
+// and risk flags first, then per Kustomization a heading, a counts table and one collapsed ```diff block per changed
 // object.
 func WriteMarkdown(w io.Writer, r *Report) error {
 	tw := &textWriter{w: w}
+	writeRiskMarkdown(tw, r)
 	for _, k := range r.Kustomizations {
 		tw.line("### Kustomization `%s/%s`%s", k.Namespace, k.Name, mdCluster(k.Where()))
 		tw.line("")

@@ -6,11 +6,12 @@ import (
 	"strings"
 )
 
-// WriteText renders r for a terminal, like `flux diff kustomization`: a
-// header per Kustomization, then "► Kind/namespace/name action" per object
+// WriteText renders r for a terminal, like `flux diff kustomization`: the
+// blast radius and risk flags first, then a header per Kustomization, then "► Kind/namespace/name action" per object
 // that would change, each followed by its diff.
 func WriteText(w io.Writer, r *Report) error {
 	tw := &textWriter{w: w}
+	writeRiskText(tw, r)
 	for i, k := range r.Kustomizations {
 		if i > 0 {
 			tw.line("")

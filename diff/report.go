@@ -114,6 +114,9 @@ type KustomizationReport struct {
 	// the changes could not be told apart from drift; they are shown
 	// unclassified.
 	BaseError string `json:"baseError,omitempty"`
+	// Risks flag the changes a reviewer should look at first (see Risk);
+	// added to fluxdiff.report/v1 without changing any other field.
+	Risks []Risk `json:"risks,omitempty"`
 }
 
 // Change is one object's diff.

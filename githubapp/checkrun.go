@@ -116,7 +116,7 @@ func (a *App) completeCheck(ctx context.Context, gh *github.Client, rep *diff.Re
 	}
 	conclusion := a.conclusion(rep)
 	output := checkOutput(rep, fullComment)
-	annotations := buildAnnotations(rep)
+	annotations := append(buildAnnotations(rep), riskAnnotations(rep)...)
 	first := min(len(annotations), maxAnnotationsPerRequest)
 	output.Annotations = annotations[:first]
 	ext := strconv.FormatInt(reportID, 10)
@@ -182,14 +182,11 @@ func checkOutput(rep *diff.Report, fullComment bool) *github.CheckRunOutput {
 	}
 }
 
-// checkTitle says in a few words what the report found.
+// checkTitle says in a few words what the report found, ending with the
+// blast-radius line (diff.BlastRadius) when anything was diffed.
 func checkTitle(rep *diff.Report) string {
-	var total diff.Counts
 	changed, failed := 0, 0
 	for _, k := range rep.Kustomizations {
-		total.Created += k.Counts.Created
-		total.Configured += k.Counts.Configured
-		total.Deleted += k.Counts.Deleted
 		if errorCount(k) > 0 {
 			failed++
 		}
@@ -197,18 +194,18 @@ func checkTitle(rep *diff.Report) string {
 			changed++
 		}
 	}
+	blast := rep.BlastRadius().String()
 	switch {
 	case rep.Error != "":
 		return "The pull request could not be diffed"
 	case len(rep.Kustomizations) == 0:
 		return "No Flux Kustomization is affected"
 	case failed > 0:
-		return fmt.Sprintf("%s could not be fully diffed", plural(failed, "Kustomization"))
+		return fmt.Sprintf("%s could not be fully diffed · %s", plural(failed, "Kustomization"), blast)
 	case changed == 0:
-		return "No changes"
+		return "No changes · " + blast
 	}
-	return fmt.Sprintf("%s change: %d created, %d configured, %d deleted",
-		plural(changed, "Kustomization"), total.Created, total.Configured, total.Deleted)
+	return blast
 }
 
 func plural(n int, word string) string {

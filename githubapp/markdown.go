@@ -118,13 +118,17 @@ func provenance(rep *diff.Report, pr *diff.PullRequestInfo) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// reportPreamble renders the report-wide error, the notes and the "nothing
-// affected" line.
+// reportPreamble renders the report-wide error, or the blast radius and
+// risk flags (riskSegments); then the notes and the "nothing affected"
+// line.
 func reportPreamble(rep *diff.Report) []segment {
 	var segs []segment
 	if rep.Error != "" {
 		segs = append(segs, fencedSegment(nil,
 			"> [!CAUTION]\n> **The pull request could not be diffed.**\n\n", "", "text", rep.Error))
+	}
+	if rep.Error == "" && len(rep.Kustomizations) > 0 {
+		segs = append(segs, riskSegments(rep)...)
 	}
 	for _, n := range rep.Notes {
 		segs = append(segs, textSegment("> [!NOTE]\n"+quote(n)+"\n\n"))

@@ -21,6 +21,7 @@ func TestRenderCommentGolden(t *testing.T) {
 		{name: "summary.md", rep: fullReport(), opts: RenderOptions{Summary: true, CheckRunName: "flux diff"}},
 		{name: "merge-conflict.md", rep: conflict},
 		{name: "nothing-affected.md", rep: nothing},
+		{name: "risks.md", rep: riskyReport()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -55,6 +55,9 @@ type Pipeline struct {
 	DiffTimeout time.Duration
 	// Tenancy covers remote targets and impersonation (pipeline_target.go).
 	Tenancy Tenancy
+	// Builds, when set, is shared with the Selector (NewCachingSelector) so
+	// that what selection built is not built again by the diff.
+	Builds *diff.BuildCache
 
 	clients clientCache
 }

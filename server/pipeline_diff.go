@@ -119,7 +119,7 @@ func (p *Pipeline) diffGroup(ctx context.Context, dc diffClients, cluster string
 	}
 	dctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(ts)))
 	defer cancel()
-	d := &diff.Differ{Client: dc.apply, Management: dc.mgmt, Target: dc.target, Cluster: cluster, Concurrency: p.DiffConcurrency}
+	d := &diff.Differ{Client: dc.apply, Management: dc.mgmt, Target: dc.target, Cluster: cluster, Concurrency: p.DiffConcurrency, Builds: p.Builds}
 	rep, err := d.Diff(dctx, diff.Request{Root: roots.merge, Base: roots.base, Kustomization: kss[0], More: kss[1:], Recursive: true, Ignore: ts[0].entry.Ignore})
 	if err != nil {
 		rows := errorRows(cluster, ts, fmt.Sprintf("not diffed: %v", err))

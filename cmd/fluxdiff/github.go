@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fluxdiff/fluxdiff/cmd/fluxdiff/internal/config"
+	"github.com/fluxdiff/fluxdiff/diff"
 	"github.com/fluxdiff/fluxdiff/githubapp"
 	"github.com/fluxdiff/fluxdiff/kube"
 	"github.com/fluxdiff/fluxdiff/server"
@@ -50,8 +51,9 @@ func newGitHub(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 	if err != nil {
 		return nil, err
 	}
+	builds := diff.NewBuildCache(cfg.Diff.BuildCacheObjects)
 	p := &server.Pipeline{
-		GitHub: app, Sources: src, Watcher: w, Selector: server.NewSelector(4096), Clusters: clusters,
+		GitHub: app, Sources: src, Watcher: w, Selector: server.NewCachingSelector(4096, builds), Builds: builds, Clusters: clusters,
 		Logger: log.With("component", "pipeline"), MergePollTimeout: g.MergePollTimeout.Duration,
 		DiffConcurrency: cfg.Diff.Concurrency, DiffTimeout: cfg.Diff.Timeout.Duration, Tenancy: tenancy(cfg.Diff),
 	}

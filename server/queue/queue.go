@@ -35,6 +35,9 @@ type Queue struct {
 // New migrates river's tables on st's database and builds the queue. It
 // works jobs only after Start; without Start it only enqueues.
 func New(ctx context.Context, st *store.Store, cfg Config, h Handlers) (*Queue, error) {
+	if cfg.FetchPollInterval <= 0 && st.Backend() == store.SQLite {
+		cfg.FetchPollInterval = sqlitePollInterval
+	}
 	cfg = cfg.withDefaults()
 	q := &Queue{cfg: cfg, store: st, log: cfg.Logger}
 	workers := river.NewWorkers()

@@ -195,6 +195,9 @@ type Diff struct {
 	// InsecureKubeconfigTLS accepts remote-target kubeconfigs that skip TLS
 	// verification, like kustomize-controller's --insecure-kubeconfig-tls.
 	InsecureKubeconfigTLS bool `json:"insecureKubeconfigTLS,omitempty"`
+	// BuildCacheObjects bounds the objects of the builds kept for reuse
+	// (diff.BuildCache), in all.
+	BuildCacheObjects int `json:"buildCacheObjects,omitempty"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s").
@@ -308,6 +311,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Diff.Timeout.Duration == 0 {
 		c.Diff.Timeout.Duration = 5 * time.Minute
+	}
+	if c.Diff.BuildCacheObjects == 0 {
+		c.Diff.BuildCacheObjects = 20_000
 	}
 	c.Helm.setDefaults()
 	if c.Slack.ReportTTL.Duration == 0 {

@@ -52,7 +52,7 @@ func TestLoadWithNothingGivesEmbeddedDefaults(t *testing.T) {
 		Queue:    Queue{Workers: 4, ClusterConcurrency: 2},
 		GitHub:   GitHub{MergePollTimeout: Duration{2 * time.Minute}},
 		Source:   Source{Dir: DefaultSourceDir, CacheBytes: 2 << 30, MaxArchiveBytes: 512 << 20, MaxFiles: 100_000},
-		Diff:     Diff{Concurrency: 8, Timeout: Duration{5 * time.Minute}},
+		Diff:     Diff{Concurrency: 8, Timeout: Duration{5 * time.Minute}, BuildCacheObjects: 20_000},
 		Slack:    Slack{ReportTTL: Duration{30 * 24 * time.Hour}},
 		Helm: Helm{MaxIndexBytes: 50 << 20, MaxChartBytes: 10 << 20, FetchTimeout: Duration{time.Minute},
 			IndexTTL: Duration{time.Minute}, CacheBytes: 256 << 20},

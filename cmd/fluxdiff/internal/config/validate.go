@@ -42,6 +42,9 @@ func (c *Config) validate() []error {
 	if c.Queue.ClusterConcurrency < 1 || c.Queue.ClusterConcurrency > 256 {
 		add("queue.clusterConcurrency: %d is outside 1..256", c.Queue.ClusterConcurrency)
 	}
+	if c.Diff.BuildCacheObjects < 0 {
+		add("diff.buildCacheObjects: %d is negative", c.Diff.BuildCacheObjects)
+	}
 	if c.Diff.Concurrency < 1 || c.Diff.Concurrency > 256 {
 		add("diff.concurrency: %d is outside 1..256", c.Diff.Concurrency)
 	}

@@ -1,0 +1,78 @@
+package diff
+
+// The top of every rendering: the blast-radius line, then the risk flags
+// and the image changes of the whole report (see Report.Risks).
+
+// writeRiskText writes the blast-radius line, the risk flags and the image
+// changes for a terminal, followed by a blank line.
+func writeRiskText(tw *textWriter, r *Report) {
+	tw.line("Blast radius: %s", r.BlastRadius())
+	warnings, images := splitRisks(r.Risks())
+	if len(warnings) > 0 {
+		tw.line("Risk flags:")
+		for _, f := range warnings {
+			tw.line("  ! [%s] %s%s: %s", f.Kind, f.ObjectID(), riskWhere(f), f.Message)
+		}
+	}
+	if len(images) > 0 {
+		tw.line("Image changes:")
+		for _, f := range images {
+			tw.line("  • %s%s %s: %s", f.ObjectID(), riskWhere(f), f.Field, arrow(f.Old, f.New))
+		}
+	}
+	tw.line("")
+}
+
+// writeRiskMarkdown writes the blast-radius line, the risk flags and the
+// image changes as Markdown.
+func writeRiskMarkdown(tw *textWriter, r *Report) {
+	tw.line("**Blast radius:** %s", r.BlastRadius())
+	tw.line("")
+	warnings, images := splitRisks(r.Risks())
+	if len(warnings) > 0 {
+		tw.line("> [!WARNING]")
+		tw.line("> **Risk flags**")
+		tw.line(">")
+		for _, f := range warnings {
+			tw.line("> - **%s** <code>%s</code>%s — %s", f.Kind, htmlEscape(f.ObjectID()), htmlEscape(riskWhere(f)), htmlEscape(f.Message))
+		}
+		tw.line("")
+	}
+	if len(images) > 0 {
+		tw.line("**Image changes**")
+		tw.line("")
+		for _, f := range images {
+			tw.line("- <code>%s</code>%s <code>%s</code>: <code>%s</code> → <code>%s</code>", htmlEscape(f.ObjectID()), htmlEscape(riskWhere(f)),
+				htmlEscape(f.Field), htmlEscape(orNone(f.Old)), htmlEscape(orNone(f.New)))
+		}
+		tw.line("")
+	}
+}
+
+// splitRisks separates the risk flags from the image changes.
+func splitRisks(all []ReportRisk) (warnings, images []ReportRisk) {
+	for _, f := range all {
+		if f.Warning() {
+			warnings = append(warnings, f)
+		} else {
+			images = append(images, f)
+		}
+	}
+	return warnings, images
+}
+
+// riskWhere is " (cluster c, Kustomization ns/name)", the cluster left out
+// when unnamed.
+func riskWhere(f ReportRisk) string {
+	if f.Cluster == "" {
+		return " (Kustomization " + f.Kustomization + ")"
+	}
+	return " (cluster " + f.Cluster + ", Kustomization " + f.Kustomization + ")"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
