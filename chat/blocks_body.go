@@ -63,10 +63,7 @@ func bodyPieces(r *diff.Report, max int) []piece {
 			b.units++
 			b.code(":x: *could not be diffed*", k.Error, b.units)
 		}
-		for _, ch := range orderedChanges(k.Changes) {
-			b.units++
-			b.change(ch, b.units)
-		}
+		b.changes(k)
 	}
 	return b.pieces
 }
@@ -113,9 +110,11 @@ func (b *bodyBuilder) code(title, raw string, unit int) {
 // a longer one goes into its code block.
 const maxInlineReason = 300
 
-func (b *bodyBuilder) change(ch diff.Change, unit int) {
+func (b *bodyBuilder) change(ch diff.Change, content string, unit int) {
 	title := fmt.Sprintf("*%s* `%s`", ch.Action, esc(ch.ID()))
-	content := ch.Diff
+	if ch.Class != "" {
+		title += " · " + string(ch.Class)
+	}
 	if r := ch.Reason; r != "" {
 		if textLen(r) <= maxInlineReason && !strings.Contains(r, "\n") {
 			title += " — " + esc(r)
@@ -140,6 +139,9 @@ func summaryLine(k diff.KustomizationReport) string {
 	}
 	if k.Error != "" {
 		return line + ": :x: could not be diffed"
+	}
+	if k.Classes != nil {
+		return line + ": " + countsText(k.Counts) + " (" + k.Classes.String() + ")"
 	}
 	return line + ": " + countsText(k.Counts)
 }

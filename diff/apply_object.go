@@ -53,6 +53,7 @@ func (r *run) diffObject(ctx context.Context, it item, opts ssa.DiffOptions) (c 
 			c = r.withCleanup(ctx, it, pc.live, cl, opts)
 		} else if entry.Action == ssa.ConfiguredAction {
 			c = withDiff(changeFor(obj, ActionConfigured), live, merged, it.paths)
+			r.keep.dryRun(obj, live, merged)
 		} else {
 			c = changeFor(obj, ActionUnchanged)
 		}
@@ -80,6 +81,7 @@ func (r *run) withCleanup(ctx context.Context, it item, live *unstructured.Unstr
 	}
 	c := withDiff(changeFor(it.obj, ActionConfigured), before, merged, it.paths)
 	c.Reason = joinReasons(c.Reason, cl.reason())
+	r.keep.dryRun(it.obj, before, merged)
 	return c
 }
 

@@ -71,6 +71,14 @@ type Request struct {
 	// so that each sees the Namespaces, CRDs and substituteFrom ConfigMaps
 	// and Secrets that the builds before it create or change.
 	More []*kustomizev1.Kustomization
+	// Base is the source tree of the base branch, optional. When set, every
+	// Kustomization is diffed at Base too, against the same cluster, and
+	// each change is classified as the pull request's or drift (see
+	// Change.Class and classify.go).
+	Base string
+
+	// keep, when set, collects what classification needs (diffWithBase).
+	keep *kept
 }
 
 // Diff builds the requested Kustomization and compares it with the cluster.
@@ -80,11 +88,17 @@ func (d *Differ) Diff(ctx context.Context, req Request) (*Report, error) {
 	if req.Kustomization == nil || req.Root == "" || slices.Contains(req.More, nil) {
 		return nil, errors.New("diff: a source root and a Kustomization are required")
 	}
+	if req.Base != "" {
+		return d.diffWithBase(ctx, req)
+	}
 	// The run's own Differ reads substituteFrom sources and live
 	// Kustomizations once (see runReads).
 	rd := *d
 	rd.Client = newRunReads(d.Client)
 	r := &run{d: &rd, req: req, secrets: &scrubber{}, pending: newPending(), built: newBuiltObjects(), notes: map[string][]string{}}
+	if r.keep = req.keep; r.keep != nil {
+		r.keep.secrets = r.secrets
+	}
 	rep := &Report{SchemaVersion: SchemaVersion, Created: time.Now().UTC()}
 	s := r.schedule(ctx)
 	for {
@@ -173,6 +187,8 @@ type run struct {
 	built *builtObjects
 	// notes are warnings for the report of a Kustomization, by keyOf.
 	notes map[string][]string
+	// keep collects objects for classification; nil without a base tree.
+	keep *kept
 	// nested holds, by keyOf, the Kustomizations found in a build (see
 	// run.managementFor).
 	nested sync.Map

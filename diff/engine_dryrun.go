@@ -70,6 +70,7 @@ func (r *run) dryRunAll(ctx context.Context, ks *kustomizev1.Kustomization, item
 	if err := diffAll(rest); err != nil {
 		return nil, err
 	}
+	r.keep.items(ks, items)
 	return changes, nil
 }
 

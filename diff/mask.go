@@ -110,12 +110,17 @@ func (s *scrubber) scrub(text string) string {
 func (s *scrubber) scrubChange(c Change) Change {
 	c.Diff = s.scrub(c.Diff)
 	c.Reason = s.scrub(c.Reason)
+	c.PRDiff, c.DriftDiff = s.scrub(c.PRDiff), s.scrub(c.DriftDiff)
+	for i := range c.Fields {
+		c.Fields[i].Path = s.scrub(c.Fields[i].Path)
+	}
 	return c
 }
 
 // scrubReport scrubs every text of a Kustomization's report.
 func (s *scrubber) scrubReport(k *KustomizationReport) {
 	k.Error = s.scrub(k.Error)
+	k.BaseError = s.scrub(k.BaseError)
 	for i := range k.Warnings {
 		k.Warnings[i] = s.scrub(k.Warnings[i])
 	}

@@ -78,11 +78,11 @@ func writeHelmMarkdown(tw *textWriter, k KustomizationReport) {
 		tw.line("| %d | %d | %d | %d | %d | %d |", c.Created, c.Configured, c.Deleted, c.Unchanged, c.Skipped, c.Failed)
 		tw.line("")
 		if h.ValuesDiff != "" {
-			writeMarkdownChange(tw, Change{Action: "values", Kind: "HelmRelease", Namespace: h.Namespace, Name: h.Name, Diff: h.ValuesDiff})
+			writeMarkdownChange(tw, Change{Action: "values", Kind: "HelmRelease", Namespace: h.Namespace, Name: h.Name, Diff: h.ValuesDiff}, h.ValuesDiff)
 		}
 		for _, ch := range h.Changes {
 			if ch.Action != ActionUnchanged {
-				writeMarkdownChange(tw, ch)
+				writeMarkdownChange(tw, ch, ch.Diff)
 			}
 		}
 		if n := len(h.Hooks) + len(h.Tests); n > 0 {

@@ -35,12 +35,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		c := k.Counts
 		tw.line("| %d | %d | %d | %d | %d | %d |", c.Created, c.Configured, c.Deleted, c.Unchanged, c.Skipped, c.Failed)
 		tw.line("")
-		for _, ch := range k.Changes {
-			if ch.Action == ActionUnchanged {
-				continue
-			}
-			writeMarkdownChange(tw, ch)
-		}
+		writeMarkdownChanges(tw, k)
 		for _, wmsg := range k.Warnings {
 			tw.line("> [!WARNING]")
 			tw.line("> %s", wmsg)
@@ -54,21 +49,30 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	return tw.err
 }
 
-func writeMarkdownChange(tw *textWriter, ch Change) {
+// writeMarkdownChange writes one object with text, its diff (all of it, or
+// its part in the pull request's changes or in the drift section).
+func writeMarkdownChange(tw *textWriter, ch Change, text string) {
 	summary := fmt.Sprintf("<b>%s</b> <code>%s</code>", ch.Action, htmlEscape(ch.ID()))
+	if ch.Class != "" {
+		summary += " · " + string(ch.Class)
+	}
 	if ch.Reason != "" {
 		summary += " — " + htmlEscape(ch.Reason)
 	}
-	if ch.Diff == "" {
+	if text == "" {
 		tw.line("- %s", summary)
 		tw.line("")
 		return
 	}
-	fence := CodeFence(ch.Diff)
+	fence := CodeFence(text)
 	tw.line("<details><summary>%s</summary>", summary)
 	tw.line("")
+	if ch.Class == ClassPRAndDrift && len(ch.Fields) > 0 {
+		tw.line("Fields: %s", fieldList(ch.Fields, true))
+		tw.line("")
+	}
 	tw.line("%sdiff", fence)
-	tw.line("%s", ch.Diff)
+	tw.line("%s", text)
 	tw.line("%s", fence)
 	tw.line("")
 	tw.line("</details>")

@@ -21,19 +21,14 @@ func WriteText(w io.Writer, r *Report) error {
 			tw.line("✗ %s", k.Error)
 			continue
 		}
-		for _, c := range k.Changes {
-			if c.Action == ActionUnchanged {
-				continue
-			}
-			tw.line("► %s %s%s", c.ID(), c.Action, reasonSuffix(c))
-			if c.Diff != "" {
-				tw.line("%s", indent(c.Diff, "  "))
-			}
-		}
+		writeTextChanges(tw, k)
 		for _, wmsg := range k.Warnings {
 			tw.line("! %s", wmsg)
 		}
 		tw.line("%s", countsLine(k.Counts))
+		if k.Classes != nil {
+			tw.line("by class: %s", k.Classes)
+		}
 		writeHelmText(tw, k)
 	}
 	return tw.err

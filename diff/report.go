@@ -51,6 +51,10 @@ type Report struct {
 	// Kustomizations holds one entry per Kustomization diffed, nested ones
 	// (see KustomizationReport.Parent) after their parent.
 	Kustomizations []KustomizationReport `json:"kustomizations"`
+	// Base names the base tree the changes were classified against (see
+	// Class): the base commit's SHA for a pull request, the folder for a
+	// local diff; empty when changes are not classified.
+	Base string `json:"base,omitempty"`
 }
 
 // PullRequestInfo identifies the pull request and commits a Report was built
@@ -103,6 +107,13 @@ type KustomizationReport struct {
 	Error string `json:"error,omitempty"`
 	// Warnings are notes that do not stop the diff (e.g. depth limit reached).
 	Warnings []string `json:"warnings,omitempty"`
+	// Classes tallies the changed objects by Class; nil when the changes
+	// were not classified (no base tree, or BaseError).
+	Classes *ClassCounts `json:"classes,omitempty"`
+	// BaseError is set when the build or diff of the base tree failed, so
+	// the changes could not be told apart from drift; they are shown
+	// unclassified.
+	BaseError string `json:"baseError,omitempty"`
 	// Risks flag the changes a reviewer should look at first (see Risk);
 	// added to fluxdiff.report/v1 without changing any other field.
 	Risks []Risk `json:"risks,omitempty"`
@@ -127,6 +138,18 @@ type Change struct {
 	// Reason explains skipped, failed and not-validated entries, deletions
 	// that wait for a successful apply, and re-creations.
 	Reason string `json:"reason,omitempty"`
+	// Class says whether the pull request causes the change or the cluster
+	// already differs from the base tree (see classify.go); empty for
+	// unchanged and skipped objects and when no base tree was diffed.
+	Class Class `json:"class,omitempty"`
+	// Fields lists the changed fields of a configured object with their
+	// class, when both dry-runs could be compared field by field.
+	Fields []FieldChange `json:"fields,omitempty"`
+	// PRDiff and DriftDiff split Diff for an object of class pr+drift: the
+	// fields the pull request changes (classes pr and pr+drift), and those
+	// that only drifted. Both are empty for other objects.
+	PRDiff    string `json:"prDiff,omitempty"`
+	DriftDiff string `json:"driftDiff,omitempty"`
 }
 
 // Counts tallies changes by action.

@@ -176,7 +176,7 @@ func (a *App) conclusion(rep *diff.Report) string {
 // table) and text (the diffs, as much as fits).
 func checkOutput(rep *diff.Report, fullComment bool) *github.CheckRunOutput {
 	return &github.CheckRunOutput{
-		Title:   github.String(checkTitle(rep)),
+		Title:   github.String(checkTitle(rep) + classTitle(rep)),
 		Summary: github.String(checkSummary(rep)),
 		Text:    github.String(checkText(rep, fullComment)),
 	}
@@ -218,7 +218,7 @@ func plural(n int, word string) string {
 // checkSummary holds the report-wide error, the notes and the counts
 // table; a table too long for the summary is cut between rows, saying so.
 func checkSummary(rep *diff.Report) string {
-	segs := append(reportPreamble(rep), countsSegments(rep)...)
+	segs := append(append(reportPreamble(rep), countsSegments(rep)...), classSegments(rep)...)
 	const more = "\n_The table is cut here: it is longer than GitHub allows in a check run summary._\n"
 	parts := layout{limit: CheckRunTextLimit - len(more)}.pack(segs)
 	if len(parts) > 1 {

@@ -46,6 +46,7 @@ func RenderComment(rep *diff.Report, opts RenderOptions) []string {
 	}
 	segs := reportPreamble(rep)
 	segs = append(segs, countsSegments(rep)...)
+	segs = append(segs, classSegments(rep)...)
 	if opts.Summary {
 		if len(rep.Kustomizations) > 0 {
 			name := cmp.Or(opts.CheckRunName, "fluxdiff")
@@ -195,12 +196,12 @@ func kustomizationSegments(rep *diff.Report) []segment {
 	slices.SortStableFunc(ks, func(a, b diff.KustomizationReport) int { return cmp.Compare(rank(a), rank(b)) })
 	var segs []segment
 	for _, k := range ks {
-		if rank(k) == rankNothing {
+		if rank(k) == rankNothing || !hasPRContent(k) {
 			continue
 		}
 		segs = append(segs, kustomizationBlock(k)...)
 	}
-	return segs
+	return append(segs, driftSegments(ks)...)
 }
 
 const (
@@ -246,6 +247,9 @@ func kustomizationBlock(k diff.KustomizationReport) []segment {
 	if n := errorCount(k); n > 0 {
 		counts += fmt.Sprintf(", %d failed", n)
 	}
+	if k.Classes != nil {
+		counts += " (" + k.Classes.String() + ")"
+	}
 	where := "Path " + code(k.Path)
 	if k.Parent != "" {
 		where += ", nested in " + code(k.Parent)
@@ -264,28 +268,35 @@ func kustomizationBlock(k diff.KustomizationReport) []segment {
 	}
 	changes := slices.Clone(k.Changes)
 	slices.SortStableFunc(changes, func(a, b diff.Change) int { return cmp.Compare(actionOrder[a.Action], actionOrder[b.Action]) })
+	if k.BaseError != "" {
+		segs = append(segs, fencedSegment(sec, "> [!NOTE]\n> The base branch could not be diffed here, so these changes are not told apart from drift:\n\n", "", "text", k.BaseError))
+	}
 	for _, ch := range changes {
-		if ch.Action == diff.ActionUnchanged {
+		if ch.Action == diff.ActionUnchanged || !ch.InPR() {
 			continue
 		}
-		segs = append(segs, changeSegment(sec, ch))
+		segs = append(segs, changeSegment(sec, ch, ch.PRPart()))
 	}
 	return append(segs, helmSegments(sec, k)...)
 }
 
-// changeSegment renders one object: a line naming it and its diff.
-func changeSegment(sec *section, ch diff.Change) segment {
+// changeSegment renders one object: a line naming it and text, its diff
+// (or the part of it shown in the pull request's or the drift section).
+func changeSegment(sec *section, ch diff.Change, text string) segment {
 	label := fmt.Sprintf("<b>%s</b> %s", ch.Action, code(ch.ID()))
+	if ch.Class != "" {
+		label += " · " + string(ch.Class)
+	}
 	if ch.NotValidated {
 		label += " (not validated by the API server)"
 	}
 	if ch.Reason != "" {
 		label += " — " + esc(ch.Reason)
 	}
-	if ch.Diff == "" {
+	if text == "" {
 		return segment{sec: sec, text: "- " + label + "\n\n"}
 	}
-	return fencedSegment(sec, label+"\n\n", label+" (continued)\n\n", "diff", ch.Diff)
+	return fencedSegment(sec, label+"\n\n"+fieldsLine(ch), label+" (continued)\n\n", "diff", text)
 }
 
 // fencedSegment is a header followed by body in a code fence; cont is the

@@ -31,7 +31,7 @@ func helmSegments(sec *section, k diff.KustomizationReport) []segment {
 		slices.SortStableFunc(changes, func(a, b diff.Change) int { return cmp.Compare(actionOrder[a.Action], actionOrder[b.Action]) })
 		for _, ch := range changes {
 			if ch.Action != diff.ActionUnchanged {
-				segs = append(segs, changeSegment(sec, ch))
+				segs = append(segs, changeSegment(sec, ch, ch.Diff))
 			}
 		}
 		if hooks := append(slices.Clone(h.Hooks), h.Tests...); len(hooks) > 0 {

@@ -214,6 +214,10 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 		}
 	})
 
+	t.Run("a cluster edited by hand after seeding shows that edit as drift, not as part of the pull request", func(t *testing.T) {
+		handEditIsDrift(t, w)
+	})
+
 	t.Run("a diff that fails for good is published as a failure, not left in progress", func(t *testing.T) {
 		// The world's queue makes one attempt; GitHub answers 404 for the
 		// merge commit's tarball.

@@ -134,7 +134,9 @@ func (p *Pipeline) run(ctx context.Context, job queue.PRJob) (queue.Result, erro
 	// diffed by then is a row saying so and the report is still published.
 	dctx, cancel := softDeadline(ctx, time.Minute)
 	defer cancel()
-	rows, downNotes := p.diffTargets(dctx, job, tree.Dir, targets, look.Unavailable)
+	base, releaseBase := p.baseTree(ctx, hc, gh, job.Repo, pr.MergeSHA, targets, rep, log)
+	defer releaseBase()
+	rows, downNotes := p.diffTargets(dctx, job, trees{merge: tree.Dir, base: base}, targets, look.Unavailable)
 	if err := ctx.Err(); err != nil {
 		return queue.Result{}, err // cancelled or timed out: the rows are not the real answer
 	}

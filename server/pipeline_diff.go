@@ -24,7 +24,7 @@ import (
 // clusters' rows are unaffected. Rows come in configuration order of the
 // clusters, each cluster's in selection order, with nested Kustomizations
 // after their parent.
-func (p *Pipeline) diffTargets(ctx context.Context, job queue.PRJob, root string, ts []target, unavailable []kube.ClusterStatus) ([]diff.KustomizationReport, []string) {
+func (p *Pipeline) diffTargets(ctx context.Context, job queue.PRJob, roots trees, ts []target, unavailable []kube.ClusterStatus) ([]diff.KustomizationReport, []string) {
 	down := map[string]string{}
 	for _, s := range unavailable {
 		down[s.Name] = unavailableReason(s)
@@ -50,7 +50,7 @@ func (p *Pipeline) diffTargets(ctx context.Context, job queue.PRJob, root string
 			rows[i] = errorRows(cl.Name, cts, why)
 			continue
 		}
-		wg.Go(func() { rows[i] = p.diffCluster(ctx, job, cl, root, cts) })
+		wg.Go(func() { rows[i] = p.diffCluster(ctx, job, cl, roots, cts) })
 	}
 	wg.Wait()
 	var out []diff.KustomizationReport
@@ -67,7 +67,7 @@ func (p *Pipeline) diffTargets(ctx context.Context, job queue.PRJob, root string
 // GitRepository ignore rules (usually one), so that the engine orders them
 // as kustomize-controller applies them and each sees the Namespaces, CRDs
 // and variables that the builds before it change.
-func (p *Pipeline) diffCluster(ctx context.Context, job queue.PRJob, cl *kube.Cluster, root string, ts []target) []diff.KustomizationReport {
+func (p *Pipeline) diffCluster(ctx context.Context, job queue.PRJob, cl *kube.Cluster, roots trees, ts []target) []diff.KustomizationReport {
 	if cur := p.Watcher.Cluster(cl.Name); cur != nil {
 		cl = cur // a kubeconfig that failed at start-up may have loaded since
 	}
@@ -89,13 +89,13 @@ func (p *Pipeline) diffCluster(ctx context.Context, job queue.PRJob, cl *kube.Cl
 	if err != nil {
 		return errorRows(cl.Name, ts, "cluster "+cl.Name+" is unreachable: "+err.Error())
 	}
-	return p.diffByTarget(ctx, cl, c, root, ts)
+	return p.diffByTarget(ctx, cl, c, roots, ts)
 }
 
 // diffGroup diffs targets that share their ignore rules, target cluster and
 // identity in one engine run, each with its live status so that prune sees
 // its inventory.
-func (p *Pipeline) diffGroup(ctx context.Context, dc diffClients, cluster, root string, ts []target) []diff.KustomizationReport {
+func (p *Pipeline) diffGroup(ctx context.Context, dc diffClients, cluster string, roots trees, ts []target) []diff.KustomizationReport {
 	kss := make([]*kustomizev1.Kustomization, 0, len(ts))
 	warnings := map[string]string{}
 	for _, t := range ts {
@@ -120,10 +120,13 @@ func (p *Pipeline) diffGroup(ctx context.Context, dc diffClients, cluster, root 
 	dctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(ts)))
 	defer cancel()
 	d := &diff.Differ{Client: dc.apply, Management: dc.mgmt, Target: dc.target, Cluster: cluster, Concurrency: p.DiffConcurrency, Builds: p.Builds, Helm: dc.helm}
+	root, base := roots.merge, roots.base
 	if ts[0].root != "" {
-		root = ts[0].root // an ExternalArtifact's tree
+		// An ExternalArtifact's tree, assembled from the merge tree only: no
+		// base artifact is assembled, so these changes stay unclassified.
+		root, base = ts[0].root, ""
 	}
-	rep, err := d.Diff(dctx, diff.Request{Root: root, Kustomization: kss[0], More: kss[1:], Recursive: true, Ignore: ts[0].entry.Ignore})
+	rep, err := d.Diff(dctx, diff.Request{Root: root, Base: base, Kustomization: kss[0], More: kss[1:], Recursive: true, Ignore: ts[0].entry.Ignore})
 	if err != nil {
 		rows := errorRows(cluster, ts, fmt.Sprintf("not diffed: %v", err))
 		for i := range rows {

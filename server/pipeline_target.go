@@ -53,7 +53,7 @@ type targetGroup struct {
 // diffByTarget diffs the targets of cluster cl (reached with c) grouped by
 // where and as whom kustomize-controller applies them, each group with its
 // own clients. A group whose client cannot be built gives rows saying why.
-func (p *Pipeline) diffByTarget(ctx context.Context, cl *kube.Cluster, c client.Client, root string, ts []target) []diff.KustomizationReport {
+func (p *Pipeline) diffByTarget(ctx context.Context, cl *kube.Cluster, c client.Client, roots trees, ts []target) []diff.KustomizationReport {
 	var out []diff.KustomizationReport
 	for _, g := range p.groupTargets(ts) {
 		dc, err := p.groupClients(ctx, cl, c, g)
@@ -69,7 +69,7 @@ func (p *Pipeline) diffByTarget(ctx context.Context, cl *kube.Cluster, c client.
 			dc.helm = p.Helm.differ(cl, dc.apply)
 		}
 		for _, group := range byIgnore(g.ts) {
-			rows := p.diffGroup(ctx, dc, cl.Name, root, group)
+			rows := p.diffGroup(ctx, dc, cl.Name, roots, group)
 			out = append(out, p.impersonationWarnings(rows, group)...)
 		}
 	}

@@ -58,7 +58,7 @@ func checkRemoteTarget(t *testing.T, ctx context.Context, mgmt, tgt *kubetest.En
 	}
 	root := tree(t, map[string]string{"apps/cm.yaml": configMapYAML(ons, "only-on-target", "${color}")})
 
-	rows := (&Pipeline{}).diffByTarget(ctx, cl, mgmt.Client, root, []target{targetOf("mgmt", ks)})
+	rows := (&Pipeline{}).diffByTarget(ctx, cl, mgmt.Client, trees{merge: root}, []target{targetOf("mgmt", ks)})
 	if len(rows) != 1 || rows[0].Error != "" {
 		t.Fatalf("rows = %+v, want one diffed row", rows)
 	}
@@ -103,7 +103,7 @@ func checkExecRefused(t *testing.T, ctx context.Context, mgmt, tgt *kubetest.Env
 	ks.Spec.KubeConfig = &meta.KubeConfigReference{SecretRef: &meta.SecretKeyReference{Name: "exec-kubeconfig"}}
 	root := tree(t, map[string]string{"apps/cm.yaml": configMapYAML("default", "x", "v")})
 
-	rows := (&Pipeline{}).diffByTarget(ctx, cl, mgmt.Client, root, []target{targetOf("mgmt", ks)})
+	rows := (&Pipeline{}).diffByTarget(ctx, cl, mgmt.Client, trees{merge: root}, []target{targetOf("mgmt", ks)})
 	if len(rows) != 1 || !strings.Contains(rows[0].Error, `runs a command (exec: "`+script+`")`) ||
 		!strings.Contains(rows[0].Error, "diff.insecureKubeconfigExec") || rows[0].Target != "exec-kubeconfig" {
 		t.Fatalf("rows = %+v, want one refusal naming the command and the setting", rows)
@@ -113,7 +113,7 @@ func checkExecRefused(t *testing.T, ctx context.Context, mgmt, tgt *kubetest.Env
 	}
 
 	allow := &Pipeline{Tenancy: Tenancy{KubeConfig: kube.KubeConfigOptions{AllowExec: true}}}
-	rows = allow.diffByTarget(ctx, cl, mgmt.Client, root, []target{targetOf("mgmt", ks)})
+	rows = allow.diffByTarget(ctx, cl, mgmt.Client, trees{merge: root}, []target{targetOf("mgmt", ks)})
 	if _, err := os.Stat(marker); err != nil {
 		t.Fatalf("with AllowExec the plugin did not run (rows %+v): %v", rows, err)
 	}
@@ -153,7 +153,7 @@ func checkTenant(t *testing.T, ctx context.Context, mgmt *kubetest.Env, cl *kube
 		{"impersonation off", Tenancy{}, named, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rows := (&Pipeline{Tenancy: tc.tenancy}).diffByTarget(ctx, cl, mgmt.Client, root, []target{targetOf("mgmt", tc.ks)})
+			rows := (&Pipeline{Tenancy: tc.tenancy}).diffByTarget(ctx, cl, mgmt.Client, trees{merge: root}, []target{targetOf("mgmt", tc.ks)})
 			if len(rows) != 1 || rows[0].Error != "" {
 				t.Fatalf("rows = %+v, want one diffed row", rows)
 			}

@@ -153,7 +153,7 @@ func TestRemoteTargetsAndTenants(t *testing.T) {
 		ks := kustomization(ns, "wi", "./apps")
 		ks.Spec.KubeConfig = &meta.KubeConfigReference{ConfigMapRef: &meta.LocalObjectReference{Name: "spoke"}}
 		root := tree(t, map[string]string{"apps/cm.yaml": configMapYAML(ns, "x", "v")})
-		rows := (&Pipeline{}).diffByTarget(ctx, cl, mgmt.Client, root, []target{targetOf("mgmt", ks)})
+		rows := (&Pipeline{}).diffByTarget(ctx, cl, mgmt.Client, trees{merge: root}, []target{targetOf("mgmt", ks)})
 		if len(rows) != 1 || !strings.Contains(rows[0].Error, "configMapRef (workload identity) is not supported") || rows[0].Target != "spoke" {
 			t.Fatalf("rows = %+v, want one not-supported error for target spoke", rows)
 		}

@@ -152,7 +152,7 @@ func (s *Slack) diffEntries(ctx context.Context, src source, entries []*kube.Ent
 			down = append(down, st)
 		}
 	}
-	diffed, notes := p.diffTargets(ctx, queue.PRJob{}, tree.Dir, targets, down)
+	diffed, notes := p.diffTargets(ctx, queue.PRJob{}, trees{merge: tree.Dir}, targets, down)
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}

@@ -25,10 +25,10 @@ import (
 )
 
 type diffOptions struct {
-	namespace, path, root, kubeconfig, kubeContext, ksFile, output string
-	recursive                                                      bool
-	concurrency                                                    int
-	timeout                                                        time.Duration
+	namespace, path, root, base, kubeconfig, kubeContext, ksFile, output string
+	recursive                                                            bool
+	concurrency                                                          int
+	timeout                                                              time.Duration
 
 	// helm renders HelmReleases (--helm); helmOnly limits it to one
 	// ("namespace/name", diff helmrelease); ksName is its --kustomization.
@@ -61,10 +61,18 @@ are read relative to the source root, as Flux reads them from the source
 artifact. The root is --root when given, else the enclosing Git checkout, else
 --path minus the Kustomization's spec.path when --path ends with it, else --path.
 
+With --base DIR (the source root of the base branch, e.g. a second checkout
+or a git worktree of main), the same Kustomizations are also built from DIR and
+diffed against the cluster, and every change is classified: pr (the local tree
+changes it), drift (the cluster already differs from the base branch there, and
+the local tree does not touch it) or pr+drift. Drift is listed on its own, after
+the local tree's changes.
+
 Exit status: 0 when nothing would change, 1 when something would change,
 2 on any error (each on stderr, naming the object or file).`,
 		Example: `  fluxdiff diff kustomization podinfo --path ./kustomize
-  fluxdiff diff ks apps -n flux-system --path ./apps --recursive -o markdown`,
+  fluxdiff diff ks apps -n flux-system --path ./apps --recursive -o markdown
+  fluxdiff diff ks apps --path ./apps --base ../fleet-main   # tell the change from drift`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDiffKustomization(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], o)
@@ -74,6 +82,7 @@ Exit status: 0 when nothing would change, 1 when something would change,
 	f.StringVarP(&o.namespace, "namespace", "n", "flux-system", "namespace of the Kustomization")
 	f.StringVar(&o.path, "path", "", "local folder that matches the Kustomization's spec.path (required)")
 	f.StringVar(&o.root, "root", "", "local folder that corresponds to the source's root (default: the Git checkout holding --path, or --path minus spec.path)")
+	f.StringVar(&o.base, "base", "", "source root of the base branch: classify each change as pr, drift or pr+drift against it")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	f.StringVar(&o.kubeContext, "context", "", "kubeconfig context (default: the current one)")
 	f.StringVar(&o.ksFile, "kustomization-file", "", "YAML file with the Kustomization, for one not yet in the cluster")
@@ -113,6 +122,10 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 		return &codeError{code: exitError, err: err}
 	}
 	ks.Spec.Path = src.specPath
+	base, err := baseRoot(o.base)
+	if err != nil {
+		return &codeError{code: exitError, err: err}
+	}
 	d := &diff.Differ{Client: c, Concurrency: o.concurrency}
 	if err := remoteTarget(ctx, c, ks, d); err != nil {
 		return &codeError{code: exitError, err: err}
@@ -120,7 +133,7 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 	if d.Target == "" { // the local kubeconfig reaches the cluster the HelmReleases live in
 		d.Helm = helmDiffer(cl, c, o)
 	}
-	rep, err := d.Diff(ctx, diff.Request{Root: src.root, Kustomization: ks, Recursive: o.recursive, Ignore: sourceIgnore(ctx, c, ks)})
+	rep, err := d.Diff(ctx, diff.Request{Root: src.root, Base: base, Kustomization: ks, Recursive: o.recursive, Ignore: sourceIgnore(ctx, c, ks)})
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
@@ -132,6 +145,7 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 	if err := render(stdout, rep); err != nil {
 		return &codeError{code: exitError, err: err}
 	}
+	printBaseErrors(stderr, rep)
 	if rep.HasErrors() {
 		printReportErrors(stderr, rep)
 		if src.hint != "" && len(rep.Kustomizations) > 0 && rep.Kustomizations[0].Error != "" {

@@ -162,6 +162,10 @@ func (f *Fleet) Open(p PR) (head string) {
 	head = f.GitHub.AddCommit(Repo, "", merged)
 	merged[".merge"] = []byte(head)
 	mergeSHA := f.GitHub.AddCommit(Repo, "", merged)
+	// As on GitHub: the head branches off the base, and the test-merge
+	// commit's first parent is the base branch head it was merged into.
+	f.GitHub.SetParents(Repo, head, f.BaseSHA)
+	f.GitHub.SetParents(Repo, mergeSHA, f.BaseSHA, head)
 	mergeable := p.Mergeable
 	if mergeable == nil {
 		mergeable = githubtest.Bool(true)
