@@ -43,8 +43,10 @@ func TestRiskFlagsOnFluxExampleRepository(t *testing.T) {
 	if b.Clusters != 2 || b.Kustomizations != 2 || b.Deleted < 1 || b.RiskFlags != 2 {
 		t.Errorf("blast radius = %+v, want 2 clusters, 2 Kustomizations, deletions and 2 risk flags", b)
 	}
-	if cr.Output.Title != b.String() {
-		t.Errorf("check run title %q, want the blast radius %q", cr.Output.Title, b.String())
+	// The title is the blast radius, then the changes by class (both
+	// deletions are the pull request's own).
+	if want := b.String() + " (2 pr)"; cr.Output.Title != want {
+		t.Errorf("check run title %q, want the blast radius and classes %q", cr.Output.Title, want)
 	}
 	var warned []string
 	for _, a := range cr.Output.Annotations {
