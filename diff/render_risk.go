@@ -11,13 +11,13 @@ func writeRiskText(tw *textWriter, r *Report) {
 	if len(warnings) > 0 {
 		tw.line("Risk flags:")
 		for _, f := range warnings {
-			tw.line("  ! [%s] %s%s: %s", f.Kind, f.ObjectID(), riskWhere(f), f.Message)
+			tw.line("  ! [%s] %s%s: %s", f.Kind, f.ObjectID(), f.Where(), f.Message)
 		}
 	}
 	if len(images) > 0 {
 		tw.line("Image changes:")
 		for _, f := range images {
-			tw.line("  • %s%s %s: %s", f.ObjectID(), riskWhere(f), f.Field, arrow(f.Old, f.New))
+			tw.line("  • %s%s %s: %s", f.ObjectID(), f.Where(), f.Field, arrow(f.Old, f.New))
 		}
 	}
 	tw.line("")
@@ -34,7 +34,7 @@ func writeRiskMarkdown(tw *textWriter, r *Report) {
 		tw.line("> **Risk flags**")
 		tw.line(">")
 		for _, f := range warnings {
-			tw.line("> - **%s** <code>%s</code>%s — %s", f.Kind, htmlEscape(f.ObjectID()), htmlEscape(riskWhere(f)), htmlEscape(f.Message))
+			tw.line("> - **%s** <code>%s</code>%s — %s", f.Kind, htmlEscape(f.ObjectID()), htmlEscape(f.Where()), htmlEscape(f.Message))
 		}
 		tw.line("")
 	}
@@ -42,8 +42,8 @@ func writeRiskMarkdown(tw *textWriter, r *Report) {
 		tw.line("**Image changes**")
 		tw.line("")
 		for _, f := range images {
-			tw.line("- <code>%s</code>%s <code>%s</code>: <code>%s</code> → <code>%s</code>", htmlEscape(f.ObjectID()), htmlEscape(riskWhere(f)),
-				htmlEscape(f.Field), htmlEscape(orNone(f.Old)), htmlEscape(orNone(f.New)))
+			tw.line("- <code>%s</code>%s <code>%s</code>: <code>%s</code> → <code>%s</code>", htmlEscape(f.ObjectID()), htmlEscape(f.Where()),
+				htmlEscape(f.Field), htmlEscape(OrNone(f.Old)), htmlEscape(OrNone(f.New)))
 		}
 		tw.line("")
 	}
@@ -61,16 +61,18 @@ func splitRisks(all []ReportRisk) (warnings, images []ReportRisk) {
 	return warnings, images
 }
 
-// riskWhere is " (cluster c, Kustomization ns/name)", the cluster left out
-// when unnamed.
-func riskWhere(f ReportRisk) string {
+// Where is " (cluster c, Kustomization ns/name)", the cluster left out when
+// unnamed: where a flag of a multi-cluster report comes from.
+func (f ReportRisk) Where() string {
 	if f.Cluster == "" {
 		return " (Kustomization " + f.Kustomization + ")"
 	}
 	return " (cluster " + f.Cluster + ", Kustomization " + f.Kustomization + ")"
 }
 
-func orNone(s string) string {
+// OrNone is s, or "(none)" when s is empty: an old or new value of a risk
+// flag that does not exist (e.g. an image added).
+func OrNone(s string) string {
 	if s == "" {
 		return "(none)"
 	}

@@ -59,31 +59,15 @@ func riskSegments(rep *diff.Report) []segment {
 	if len(warnings) > 0 {
 		sec := &section{open: "> [!WARNING]\n> **Risk flags**\n>\n", reopen: "> [!WARNING]\n> **Risk flags (continued)**\n>\n", close: "\n"}
 		for _, f := range warnings {
-			segs = append(segs, segment{sec: sec, text: fmt.Sprintf("> - **%s** %s%s — %s\n", esc(string(f.Kind)), code(f.ObjectID()), esc(where(f)), esc(f.Message))})
+			segs = append(segs, segment{sec: sec, text: fmt.Sprintf("> - **%s** %s%s — %s\n", esc(string(f.Kind)), code(f.ObjectID()), esc(f.Where()), esc(f.Message))})
 		}
 	}
 	if len(images) > 0 {
 		sec := &section{open: "**Image changes**\n\n", reopen: "**Image changes (continued)**\n\n", close: "\n"}
 		for _, f := range images {
-			segs = append(segs, segment{sec: sec, text: fmt.Sprintf("- %s%s %s: %s → %s\n", code(f.ObjectID()), esc(where(f)),
-				code(f.Field), code(orNone(f.Old)), code(orNone(f.New)))})
+			segs = append(segs, segment{sec: sec, text: fmt.Sprintf("- %s%s %s: %s → %s\n", code(f.ObjectID()), esc(f.Where()),
+				code(f.Field), code(diff.OrNone(f.Old)), code(diff.OrNone(f.New)))})
 		}
 	}
 	return segs
-}
-
-// where is " (cluster c, Kustomization ns/name)", the cluster left out
-// when unnamed.
-func where(f diff.ReportRisk) string {
-	if f.Cluster == "" {
-		return " (Kustomization " + f.Kustomization + ")"
-	}
-	return " (cluster " + f.Cluster + ", Kustomization " + f.Kustomization + ")"
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }
