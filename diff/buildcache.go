@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -37,9 +38,9 @@ import (
 type BuildCache struct {
 	maxObjects int
 	mu         sync.Mutex
-	objects    int        // held by the entries
-	order      *list.List // of *buildEntry, most recent first
-	items      map[string]*list.Element
+	objects    int                        // held by the entries
+	order      *list.List                 // of *buildEntry, most recent first
+	items      map[string][]*list.Element // newest first, at most buildsPerKey
 	// trees holds the digest of each recent tree's .sourceignore files and
 	// symlinks, by root.
 	trees *treeDigests
@@ -58,7 +59,7 @@ type BuildCacheStats struct {
 // objects in all (least recently used out first; a build of more is not
 // kept); maxObjects <= 0 caches nothing but still counts builds.
 func NewBuildCache(maxObjects int) *BuildCache {
-	return &BuildCache{maxObjects: maxObjects, order: list.New(), items: map[string]*list.Element{}, trees: newTreeDigests(16)}
+	return &BuildCache{maxObjects: maxObjects, order: list.New(), items: map[string][]*list.Element{}, trees: newTreeDigests(16)}
 }
 
 // Stats returns the counts so far.
@@ -123,53 +124,77 @@ func (c *BuildCache) Build(root string, ks *kustomizev1.Kustomization, opts Buil
 // root, else nil.
 func (c *BuildCache) lookup(key, root string, ks *kustomizev1.Kustomization) *buildEntry {
 	c.mu.Lock()
-	el, ok := c.items[key]
-	if ok {
-		c.order.MoveToFront(el)
-	}
+	els := slices.Clone(c.items[key])
 	c.mu.Unlock()
-	if !ok {
-		return nil
+	for _, el := range els {
+		e := el.Value.(*buildEntry)
+		if e.root == root || c.holds(e, root, ks) { // the same immutable tree, or the same bytes read
+			c.mu.Lock()
+			if slices.Contains(c.items[key], el) {
+				c.order.MoveToFront(el)
+			}
+			c.mu.Unlock()
+			return e
+		}
 	}
-	e := el.Value.(*buildEntry)
-	if e.root == root {
-		return e // the same immutable tree
-	}
+	return nil
+}
+
+// holds reports whether e's build reads the same bytes in the tree at root.
+func (c *BuildCache) holds(e *buildEntry, root string, ks *kustomizev1.Kustomization) bool {
 	if c.trees.get(root) != e.tree {
-		return nil
+		return false
 	}
 	if _, ok := e.dirs[specDirKey(ks)]; !ok {
-		return nil
+		return false
 	}
 	for p, d := range e.files {
 		if fileDigest(root, p) != d {
-			return nil
+			return false
 		}
 	}
 	for p, d := range e.dirs {
 		if listingDigest(root, p) != d {
-			return nil
+			return false
 		}
 	}
-	return e
+	return true
 }
+
+// buildsPerKey is how many builds of one Kustomization spec are kept: two,
+// so that a pull request's merge tree and its base tree (diff.Request.Base)
+// do not evict each other.
+const buildsPerKey = 2
 
 func (c *BuildCache) put(e *buildEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.items[e.key]; ok {
-		c.objects -= len(el.Value.(*buildEntry).objs)
-		c.order.Remove(el)
+	var keep []*list.Element
+	for _, el := range c.items[e.key] {
+		if el.Value.(*buildEntry).root == e.root || len(keep) == buildsPerKey-1 {
+			c.drop(el)
+			continue
+		}
+		keep = append(keep, el)
 	}
-	c.items[e.key] = c.order.PushFront(e)
+	c.items[e.key] = append([]*list.Element{c.order.PushFront(e)}, keep...)
 	c.objects += len(e.objs)
 	for c.objects > c.maxObjects {
 		last := c.order.Back()
+		c.drop(last)
 		old := last.Value.(*buildEntry)
-		c.order.Remove(last)
-		delete(c.items, old.key)
-		c.objects -= len(old.objs)
+		c.items[old.key] = slices.DeleteFunc(c.items[old.key], func(el *list.Element) bool { return el == last })
+		if len(c.items[old.key]) == 0 {
+			delete(c.items, old.key)
+		}
 	}
+}
+
+// drop removes el from the recency list and its objects from the count;
+// the caller updates items.
+func (c *BuildCache) drop(el *list.Element) {
+	c.objects -= len(el.Value.(*buildEntry).objs)
+	c.order.Remove(el)
 }
 
 // buildKey names a build: the Kustomization (its name and namespace can

@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/fluxdiff/fluxdiff/diff/helm/helmtest"
 	"github.com/fluxdiff/fluxdiff/kube/fluxsim"
@@ -33,7 +37,19 @@ func ChartGetter() (*helmtest.Getter, error) {
 // fluxsim.InstallHelmRelease). The example's other HelmReleases
 // (ingress-nginx, cert-manager) stay without a release: their charts are
 // not in testdata.
+//
+// A fleet seeded from another repository (e.g. Generated) has no podinfo
+// HelmRelease: nothing is installed then.
 func installReleases(ctx context.Context, env *kubetest.Env) error {
+	hr := &unstructured.Unstructured{}
+	hr.SetAPIVersion("helm.toolkit.fluxcd.io/v2")
+	hr.SetKind("HelmRelease")
+	switch err := env.Client.Get(ctx, client.ObjectKey{Namespace: "podinfo", Name: "podinfo"}, hr); {
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("podinfo HelmRelease: %w", err)
+	}
 	ch, err := loader.LoadDir(PodinfoChart())
 	if err != nil {
 		return fmt.Errorf("podinfo chart: %w", err)
