@@ -55,20 +55,7 @@ func copyChart(t testing.TB, edits map[string][]byte) string {
 	t.Helper()
 	src := podinfoChart()
 	dst := filepath.Join(t.TempDir(), "podinfo")
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(rel)), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
+	err := copyTree(src, dst)
 	if err != nil {
 		t.Fatal(err)
 	}
