@@ -10,6 +10,8 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/kustomize"
 	fluxfs "github.com/fluxcd/pkg/kustomize/filesys"
+
+	"github.com/fluxdiff/fluxdiff/diff/internal/kustbuild"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kustomize/api/resource"
@@ -78,7 +80,7 @@ func build(root string, ks *kustomizev1.Kustomization, opts BuildOptions) ([]*un
 	if err != nil {
 		return nil, err
 	}
-	resMap, err := kustomize.Build(fs, dir)
+	resMap, err := kustbuild.Run(fs, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -4,15 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sync"
 
 	"helm.sh/helm/v4/pkg/postrenderer"
 	"sigs.k8s.io/kustomize/api/builtins"
-	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/provider"
 	"sigs.k8s.io/kustomize/api/resmap"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/fluxdiff/fluxdiff/diff/internal/kustbuild"
 )
 
 // Origin labels helm-controller sets on every rendered object
@@ -75,10 +75,6 @@ type kustomizeStep struct {
 	images  []kustypes.Image
 }
 
-// kustomizeMu serialises krusty runs, as helm-controller does (kustomize
-// issue 3659: concurrent map access in the builtin plugins).
-var kustomizeMu sync.Mutex
-
 // Run implements postrenderer.PostRenderer.
 func (k *kustomizeStep) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 	fs := filesys.MakeFsInMemory()
@@ -95,11 +91,10 @@ func (k *kustomizeStep) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 	if err := fs.WriteFile("kustomization.yaml", b); err != nil {
 		return nil, err
 	}
-	kustomizeMu.Lock()
-	defer kustomizeMu.Unlock()
-	m, err := krusty.MakeKustomizer(&krusty.Options{
-		LoadRestrictions: kustypes.LoadRestrictionsNone, PluginConfig: kustypes.DisabledPluginConfig(),
-	}).Run(fs, ".")
+	// kustbuild serialises kustomize runs process-wide, as helm-controller
+	// does (kustomize issue 3659: concurrent map access), and shares the
+	// lock with the Kustomization builds.
+	m, err := kustbuild.Run(fs, ".")
 	if err != nil {
 		return nil, fmt.Errorf("post-renderer kustomize: %w", err)
 	}
@@ -122,7 +117,9 @@ func (o originLabels) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 		Labels:     map[string]string{LabelName: o.name, LabelNamespace: o.namespace},
 		FieldSpecs: []kustypes.FieldSpec{{Path: "metadata/labels", CreateIfNotPresent: true}},
 	}
-	if err := t.Transform(m); err != nil {
+	// kyaml's field specs may read its global OpenAPI state, which a
+	// concurrent build resets: transform under the builds' lock.
+	if err := kustbuild.Locked(func() error { return t.Transform(m) }); err != nil {
 		return nil, err
 	}
 	out, err := m.AsYaml()
