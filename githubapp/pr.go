@@ -143,9 +143,14 @@ const (
 	filesPerPage   = 100
 )
 
-// Backoff of the mergeability poll: first wait, doubling, capped.
+// Backoff of the mergeability poll: first wait, doubling, capped. GitHub
+// computes mergeability in a background job started by the push, usually
+// done within a second or two, and the webhook often arrives before it is;
+// a short first wait answers as soon as it is done without adding a whole
+// second to every diff, and the doubling keeps the requests few when it is
+// slow.
 const (
-	mergePollFirst = time.Second
+	mergePollFirst = 250 * time.Millisecond
 	mergePollMax   = 16 * time.Second
 )
 

@@ -104,9 +104,9 @@ func TestFetchPullRequestWaitsForTheTestMerge(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("pull request (-want +got):\n%s", d)
 	}
-	// Three answers with mergeable null, then the fourth: waits of 1s, 2s
-	// and 4s between the four GETs.
-	if d := cmp.Diff([]time.Duration{time.Second, 2 * time.Second, 4 * time.Second}, clock.waits); d != "" {
+	// Three answers with mergeable null, then the fourth: waits of 250ms,
+	// 500ms and 1s between the four GETs.
+	if d := cmp.Diff([]time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second}, clock.waits); d != "" {
 		t.Errorf("waits (-want +got):\n%s", d)
 	}
 	if n := gh.CountRequests("GET", pullRoute); n != 4 {
@@ -205,10 +205,10 @@ func TestFetchPullRequestGivesUpAfterThePollTimeout(t *testing.T) {
 	if !errors.As(err, &nr) || nr.Waited != 40*time.Second {
 		t.Fatalf("error %v; want a *MergeNotReadyError after 40s", err)
 	}
-	// Doubling from 1s, capped at 16s, the last wait cut to the timeout.
-	want := []time.Duration{1, 2, 4, 8, 16, 9}
+	// Doubling from 250ms, capped at 16s, the last wait cut to the timeout.
+	want := []time.Duration{250, 500, 1000, 2000, 4000, 8000, 16000, 8250}
 	for i := range want {
-		want[i] *= time.Second
+		want[i] *= time.Millisecond
 	}
 	if d := cmp.Diff(want, clock.waits); d != "" {
 		t.Errorf("waits (-want +got):\n%s", d)
