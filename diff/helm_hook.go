@@ -131,7 +131,15 @@ func (r *run) dryRunRendered(ctx context.Context, set RenderedSet) RenderedDiff 
 		r.pending.note(set.Objects[i].Object, changes[i].Action)
 	}
 	diffAll(rest)
-	changes = append(changes, r.renderedDeletions(ctx, set)...)
+	deleted := r.renderedDeletions(ctx, set)
+	if n := countFailed(changes); n > 0 {
+		for i := range deleted {
+			if deleted[i].Action == ActionDeleted {
+				deleted[i].Reason = joinReasons(deleted[i].Reason, helmDeleteBlocked(n))
+			}
+		}
+	}
+	changes = append(changes, deleted...)
 	return RenderedDiff{Changes: changes, Risks: r.renderedRisks(ctx, set, changes, seen)}
 }
 

@@ -1,6 +1,9 @@
 package diff
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // What Helm does with the objects of a release, as the flags on
 // HelmRelease-rendered objects say it. helm-controller upgrades a release
@@ -19,6 +22,17 @@ const (
 	helmFailMessage = "the Helm upgrade will fail"
 	helmDeletedBy   = "deleted by the Helm upgrade (it left the chart's render)"
 )
+
+// helmDeleteBlocked is the reason of a deletion when n objects of the
+// upgrade fail: Helm's Client.Update returns the apply errors before it
+// deletes anything.
+func helmDeleteBlocked(n int) string {
+	fail := "objects fail"
+	if n == 1 {
+		fail = "object fails"
+	}
+	return fmt.Sprintf("would be deleted after a successful upgrade; Helm deletes only once every object of the release applies, and %d %s here", n, fail)
+}
 
 // renderedRisks flags the objects of one HelmRelease's render from their
 // dry-run results (changes[i] is the outcome of set.Objects[i], seen[i] what
