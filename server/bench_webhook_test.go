@@ -20,6 +20,7 @@ import (
 	"github.com/fluxdiff/fluxdiff/server/queue"
 	"github.com/fluxdiff/fluxdiff/server/servertest"
 	"github.com/fluxdiff/fluxdiff/server/store"
+	"github.com/fluxdiff/fluxdiff/server/store/storetest"
 )
 
 // loadEnv carries the load generator's settings (JSON) to the helper
@@ -33,7 +34,8 @@ const loadResultPrefix = "LOADGEN-RESULT "
 // BenchmarkWebhookUnderLoad sends signed pull_request deliveries from a
 // separate process (this test binary run again as TestWebhookLoadGenerator)
 // over loopback to fluxdiff's HTTP server as `fluxdiff serve` builds it
-// (middleware, webhook verification, de-duplication, the SQLite queue), at
+// (middleware, webhook verification, de-duplication, the queue on SQLite,
+// the default store, and on PostgreSQL, each a sub-benchmark), at
 // 500 per second for 20 seconds with at most 256 in flight, each delivery a
 // different pull request. It reports the acknowledgement latency the
 // sender saw (p50, p99, max) and the jobs in the queue against the
@@ -41,8 +43,15 @@ const loadResultPrefix = "LOADGEN-RESULT "
 // benchmark. The queue's workers are not started: only the webhook path is
 // measured.
 func BenchmarkWebhookUnderLoad(b *testing.B) {
+	for _, be := range storetest.Backends() {
+		b.Run(be.Name, func(b *testing.B) { benchWebhook(b, be.URL(b)) })
+	}
+}
+
+// benchWebhook is BenchmarkWebhookUnderLoad on the store at storeURL.
+func benchWebhook(b *testing.B, storeURL string) {
 	for b.Loop() {
-		url, st := startWebhookServer(b)
+		url, st := startWebhookServer(b, storeURL)
 		cfg := loadConfig{URL: url, Secret: webhookSecret, Rate: 500, Seconds: 20, MaxInFlight: 256, InstallationID: 42}
 		res := runLoadGenerator(b, cfg)
 		var jobs int
@@ -63,10 +72,10 @@ func BenchmarkWebhookUnderLoad(b *testing.B) {
 	}
 }
 
-// startWebhookServer starts the HTTP server with the GitHub webhook on a
-// fresh SQLite store and a queue that is not started.
-func startWebhookServer(b *testing.B) (string, *store.Store) {
-	st, err := store.Open(b.Context(), "sqlite://"+filepath.Join(b.TempDir(), "fluxdiff.db"))
+// startWebhookServer starts the HTTP server with the GitHub webhook on the
+// fresh store at storeURL and a queue that is not started.
+func startWebhookServer(b *testing.B, storeURL string) (string, *store.Store) {
+	st, err := store.Open(b.Context(), storeURL)
 	if err != nil {
 		b.Fatal(err)
 	}
