@@ -92,7 +92,8 @@ func (r Rendered) NeedsFile() bool { return r.OmittedObjects > 0 || r.OmittedOth
 // cut with "…and N more" when long), then as much of the body as fits, in
 // this order: report error, notes, one line per Kustomization, then per
 // Kustomization the pull request's changes (each changed object's diff in
-// code blocks split at 3,000 characters) and its HelmReleases (chart
+// code blocks split at 3,000 characters, a flagged object's title marked
+// with :warning: and its risk kinds) and its HelmReleases (chart
 // versions, values diff, objects, hooks and tests), and last the drift of
 // every Kustomization. What does not fit is counted, announced in the
 // message and linked through m.FileLink; last come a status line and the

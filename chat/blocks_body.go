@@ -113,10 +113,20 @@ func (b *bodyBuilder) code(title, raw string, unit int) {
 // a longer one goes into its code block.
 const maxInlineReason = 300
 
-func (b *bodyBuilder) change(ch diff.Change, content string, unit int) {
+// change adds one object: its action, ID and class, the risk kinds it is
+// flagged with (flags, after a :warning:), its reason, and content in a
+// code block.
+func (b *bodyBuilder) change(ch diff.Change, content string, flags []diff.RiskKind, unit int) {
 	title := fmt.Sprintf("*%s* `%s`", ch.Action, esc(ch.ID()))
 	if ch.Class != "" {
 		title += " · " + string(ch.Class)
+	}
+	if len(flags) > 0 {
+		kinds := make([]string, len(flags))
+		for i, f := range flags {
+			kinds[i] = esc(string(f))
+		}
+		title += " · :warning: *" + strings.Join(kinds, ", ") + "*"
 	}
 	if r := ch.Reason; r != "" {
 		if textLen(r) <= maxInlineReason && !strings.Contains(r, "\n") {

@@ -34,16 +34,18 @@ func hasPRContent(k diff.KustomizationReport) bool {
 }
 
 // prChanges adds k's objects that the pull request changes (the PR part
-// of a pr+drift object), after a note when the base could not be diffed.
+// of a pr+drift object), each with the kinds of its risk flags, after a
+// note when the base could not be diffed.
 func (b *bodyBuilder) prChanges(k diff.KustomizationReport) {
 	if k.BaseError != "" {
 		b.units++
 		b.code(":information_source: *the base branch could not be diffed, so changes are not told apart from drift*", k.BaseError, b.units)
 	}
+	flags := flaggedObjects(k)
 	for _, ch := range orderedChanges(k.Changes) {
 		if ch.InPR() {
 			b.units++
-			b.change(ch, ch.PRPart(), b.units)
+			b.change(ch, ch.PRPart(), flags[ch.ID()], b.units)
 		}
 	}
 }
@@ -76,7 +78,7 @@ func (b *bodyBuilder) drift(ks []diff.KustomizationReport) {
 		b.lines(lines)
 		for _, ch := range drift {
 			b.units++
-			b.change(ch, ch.DriftPart(), b.units)
+			b.change(ch, ch.DriftPart(), nil, b.units)
 		}
 	}
 }

@@ -42,7 +42,7 @@ func (b *bodyBuilder) helmReleases(k diff.KustomizationReport) {
 		}
 		for _, ch := range orderedChanges(h.Changes) {
 			b.units++
-			b.change(ch, ch.Diff, b.units)
+			b.change(ch, ch.Diff, nil, b.units)
 		}
 		var lines []string
 		if hooks := append(slices.Clone(h.Hooks), h.Tests...); len(hooks) > 0 {

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -108,4 +109,16 @@ func riskCount(k diff.KustomizationReport) int {
 		}
 	}
 	return n
+}
+
+// flaggedObjects maps the ID (diff.Change.ID) of each object of k with risk
+// flags to their kinds, in k's order, each kind once.
+func flaggedObjects(k diff.KustomizationReport) map[string][]diff.RiskKind {
+	out := map[string][]diff.RiskKind{}
+	for _, f := range k.Risks {
+		if id := f.ObjectID(); f.Warning() && !slices.Contains(out[id], f.Kind) {
+			out[id] = append(out[id], f.Kind)
+		}
+	}
+	return out
 }

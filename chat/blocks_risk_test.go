@@ -62,6 +62,7 @@ func TestRenderShowsBlastRadiusRisksHelmReleasesAndDrift(t *testing.T) {
 			t.Errorf("summary line %q lacks the risk flags or the HelmReleases", line)
 		}
 	}
+	checkFlaggedTitles(t, rep, all)
 	h := rep.Kustomizations[0].HelmReleases[0]
 	inOrder(t, all,
 		"*Kustomization `flux-system/apps`* on `staging`",
@@ -115,6 +116,28 @@ func checkRiskSections(t *testing.T, rep *diff.Report, blocks []slack.Block) {
 	}
 	if strings.Contains(risks, "redis:7.4") {
 		t.Errorf("an image change is listed as a risk flag:\n%s", risks)
+	}
+}
+
+// checkFlaggedTitles checks that each changed object with a risk flag has
+// the flag's kind after a :warning: on its title line.
+func checkFlaggedTitles(t *testing.T, rep *diff.Report, all string) {
+	t.Helper()
+	marked := 0
+	for _, k := range rep.Kustomizations {
+		for _, f := range k.Risks {
+			for _, ch := range k.Changes {
+				if f.Warning() && ch.ID() == f.ObjectID() {
+					marked++
+					if title := fmt.Sprintf("*%s* `%s` · %s · :warning: *%s*\n", ch.Action, esc(ch.ID()), ch.Class, f.Kind); !strings.Contains(all, title) {
+						t.Errorf("the flagged object's title %q is missing", title)
+					}
+				}
+			}
+		}
+	}
+	if marked == 0 {
+		t.Error("the fixture flags none of its changed objects")
 	}
 }
 
