@@ -84,6 +84,33 @@ func TestSlackCommandTellsDriftFromThePullRequest(t *testing.T) {
 	})
 }
 
+// TestSlackCommandOnGeneratedArtifact asks with /flux-diff for a pull
+// request's diff of staging's apps Kustomization in Flux 2.7's layout,
+// where it reads the ExternalArtifact "apps" that an ArtifactGenerator
+// copies from apps/base and apps/staging (source-watcher's copy rules).
+// The command builds it on that artifact assembled from the merge commit,
+// as kustomize-controller would after the merge, and classifies its
+// changes against the same artifact assembled from the base branch: the
+// pull request's label is its change (pr).
+func TestSlackCommandOnGeneratedArtifact(t *testing.T) {
+	const ns = "apps/base/podinfo/namespace.yaml"
+	w := newWorldOf(t, servertest.ExampleRepo27())
+	w.Open(servertest.PR{Number: 1, Title: "Label the podinfo namespace", Changes: map[string][]byte{
+		ns: replaceIn(t, w.Base, ns, "    toolkit.fluxcd.io/tenant: dev-team\n", "    toolkit.fluxcd.io/tenant: dev-team\n    team: podinfo\n"),
+	}})
+	_, rep := w.report(t, w.commandMessage(t, "ks apps --github-ref 1 --cluster staging"))
+	if d := cmp.Diff([]string{"staging/flux-system/apps"}, servertest.Rows(rep)); d != "" {
+		t.Fatalf("rows (-want +got):\n%s", d)
+	}
+	if k := rep.Kustomizations[0]; k.Error != "" || k.BaseError != "" || rep.Base != w.BaseSHA {
+		t.Errorf("error %q, base error %q, classified against %q; want a diff classified against %q", k.Error, k.BaseError, rep.Base, w.BaseSHA)
+	}
+	c, ok := change(rep, "staging", "Namespace", "podinfo")
+	if !ok || c.Action != diff.ActionConfigured || !strings.Contains(c.Diff, "+    team: podinfo") || c.Class != diff.ClassPR {
+		t.Errorf("Namespace podinfo = %+v, want configured with the new label, class pr", c)
+	}
+}
+
 // change finds the change of kind/name in the apps row of cluster.
 func change(r diff.Report, cluster, kind, name string) (diff.Change, bool) {
 	for _, k := range r.Kustomizations {
