@@ -161,7 +161,7 @@ func checkIdentity(t *testing.T, env *kubetest.Env, cfg *rest.Config) {
 		}
 	}
 	a := actor{env: env, cfg: cfg, c: c, ns: ns}
-	t.Run("reads objects by name, Secrets included, and lists Flux objects but not Secrets", a.reads)
+	t.Run("reads objects by name, Secrets included, and lists Flux objects and built-in kinds but not Secrets", a.reads)
 	t.Run("dry-runs an apply of a changed Deployment and of a new object", a.dryRuns)
 	t.Run("a real apply or create is denied by the policy, a delete by RBAC", a.writesDenied)
 	t.Run("writes to subresources are denied by the policy, even as dry-runs", a.subresourcesDenied)
@@ -182,6 +182,17 @@ func (a actor) reads(t *testing.T) {
 	}
 	if err := a.c.List(ctx, &corev1.SecretList{}, client.InNamespace(a.ns)); !apierrors.IsForbidden(err) {
 		t.Errorf("list Secrets: %v, want forbidden", err)
+	}
+	// The diff's bulk reads (diff/run_live.go): built-in kinds without
+	// secret data may be listed, custom resources may not.
+	if err := a.c.List(ctx, &appsv1.DeploymentList{}, client.InNamespace(a.ns)); err != nil {
+		t.Errorf("list Deployments: %v", err)
+	}
+	if err := a.c.List(ctx, &corev1.ConfigMapList{}, client.InNamespace(a.ns)); err != nil {
+		t.Errorf("list ConfigMaps: %v", err)
+	}
+	if err := a.c.List(ctx, &corev1.PodList{}, client.InNamespace(a.ns)); !apierrors.IsForbidden(err) {
+		t.Errorf("list Pods: %v, want forbidden", err)
 	}
 }
 

@@ -24,7 +24,7 @@ func (r *run) diffObject(ctx context.Context, it item, opts ssa.DiffOptions) (c 
 			c.Reason = fmt.Sprintf("internal error while diffing: %v", p)
 		}
 	}()
-	pc := r.prefetch(ctx, obj)
+	pc := r.prefetch(ctx, obj, it.live)
 	it.seen.sawLive(pc.live)
 	if pc.live == nil {
 		// ssa's Apply re-creates only objects that exist; its Diff would
@@ -127,10 +127,14 @@ type prefetchClient struct {
 	err  error
 }
 
-// prefetch reads the live object of obj once; live is nil when it does not
-// exist or cannot be read.
-func (r *run) prefetch(ctx context.Context, obj *unstructured.Unstructured) *prefetchClient {
+// prefetch reads the live object of obj once, from the build's bulk reads
+// when they hold it; live is nil when it does not exist or cannot be read.
+func (r *run) prefetch(ctx context.Context, obj *unstructured.Unstructured, bulk *liveReads) *prefetchClient {
 	pc := &prefetchClient{Client: r.d.Client, key: client.ObjectKeyFromObject(obj), gvk: obj.GroupVersionKind()}
+	if live, known, err := bulk.lookup(r.d.Client, obj); known {
+		pc.live, pc.err = live, err
+		return pc
+	}
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(pc.gvk)
 	if pc.err = r.d.Client.Get(ctx, pc.key, live); pc.err == nil {

@@ -36,6 +36,11 @@ type Differ struct {
 	Cluster string
 	// Concurrency bounds parallel dry-runs; zero means DefaultConcurrency.
 	Concurrency int
+	// LiveListMin is the fewest objects of one kind in one namespace of a
+	// build whose live objects are read with one LIST rather than one GET
+	// each (see liveReads); zero means DefaultLiveListMin, negative reads
+	// every object on its own.
+	LiveListMin int
 	// MaxDepth bounds recursion into nested Kustomizations; zero means
 	// DefaultMaxDepth.
 	MaxDepth int
@@ -227,6 +232,8 @@ type item struct {
 	sops  bool
 	// seen records what the dry-run saw, for the risk flags.
 	seen *observation
+	// live holds the build's live objects read in bulk; nil reads each.
+	live *liveReads
 }
 
 // diffOne diffs one Kustomization and returns the nested Kustomizations its

@@ -40,6 +40,10 @@ func diffOptions(ks *kustomizev1.Kustomization) ssa.DiffOptions {
 // not validated rather than failed.
 func (r *run) dryRunAll(ctx context.Context, ks *kustomizev1.Kustomization, items []item) ([]Change, error) {
 	r.dropClusterNamespaces(items)
+	live := r.readLive(ctx, items)
+	for i := range items {
+		items[i].live = live
+	}
 	opts := diffOptions(ks)
 	changes := make([]Change, len(items))
 	var first, rest []int

@@ -30,7 +30,11 @@ bootstrapped from Flux's official example repository as Flux leaves them, a
 local GitHub stand-in holding that repository, and the real fluxdiff server.
 The demo opens a pull request that changes the shared apps/base/podinfo and a
 staging-only value, sends GitHub's signed webhook, and prints the sticky
-comment and the check run that fluxdiff published.
+comment and the check run that fluxdiff published, with the podinfo
+HelmRelease rendered. Its chart comes from a local Helm repository on a
+loopback port that the example's podinfo HelmRepository is pointed at;
+the demo's configuration allows chart fetches to reach that address alone
+(helm.allowedCIDRs: 127.0.0.1/32; loopback is refused by default).
 
 It needs kube-apiserver and etcd: KUBEBUILDER_ASSETS, or it builds them with
 hack/testbin/build.sh (cached; the first build takes 8-20 minutes on two
@@ -86,11 +90,6 @@ func runDemo(ctx context.Context, out, errOut io.Writer, keep bool) error {
 	}
 	rep := &demoReporter{out: errOut}
 	defer rep.cleanup()
-	step("starting two control planes (staging, production) and bootstrapping them from Flux's example repository")
-	fleet, err := servertest.StartFleet(ctx, rep, servertest.ExampleRepo(), "staging", "production")
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
 	dir, err := os.MkdirTemp("", "fluxdiff-demo-")
 	if err != nil {
 		return err
@@ -98,16 +97,21 @@ func runDemo(ctx context.Context, out, errOut io.Writer, keep bool) error {
 	if !keep {
 		defer os.RemoveAll(dir)
 	}
+	fleet, charts, err := startDemoFleet(ctx, rep, step, dir)
+	if err != nil {
+		return err
+	}
 	// The pull request's author and the repository's owner may comment
 	// "/flux-diff" on the demo's pull requests (--keep).
 	fleet.GitHub.SetPermission(servertest.Repo, "octocat", "write")
 	fleet.GitHub.SetPermission(servertest.Repo, servertest.Owner, "admin")
-	srv, err := startDemoServer(ctx, rep, fleet, dir)
+	srv, err := startDemoServer(ctx, rep, fleet, charts, dir)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	step("fluxdiff serve is up on %s (log: %s)", srv.url, srv.logPath)
+	step("fluxdiff serve is up on %s (log: %s); it renders HelmReleases, with helm.allowedCIDRs [%s] so that chart fetches reach the local repository (loopback addresses are refused otherwise)",
+		srv.url, srv.logPath, charts.CIDR())
 	if err := demoPullRequest(ctx, out, step, fleet, srv); err != nil {
 		return fmt.Errorf("%w (fluxdiff's log: %s)", err, srv.logPath)
 	}

@@ -41,14 +41,8 @@ type prRequest struct {
 // records both in the state file until ctx ends.
 func serveKeep(ctx context.Context, fleet *servertest.Fleet, srv *demoServer, dir string) (repo string, err error) {
 	repo = filepath.Join(dir, "repo")
-	for p, b := range fleet.Base {
-		full := filepath.Join(repo, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return "", err
-		}
-		if err := os.WriteFile(full, b, 0o644); err != nil {
-			return "", err
-		}
+	if err := servertest.WriteTree(repo, fleet.Base); err != nil {
+		return "", err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

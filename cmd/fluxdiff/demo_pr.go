@@ -117,6 +117,7 @@ func printKeep(out io.Writer, fleet *servertest.Fleet, srv *demoServer, dir, rep
 	fmt.Fprintf(out, "\nEverything keeps running (Ctrl-C stops it and removes nothing from %s):\n", dir)
 	fmt.Fprintf(out, "  fluxdiff:       %s  (config %s, log %s)\n", srv.url, srv.configPath, srv.logPath)
 	fmt.Fprintf(out, "  GitHub stand-in: %s\n", fleet.GitHub.URL())
+	fmt.Fprintf(out, "  Helm repository: %s  (podinfo HelmRepository's spec.url)\n", srv.charts)
 	for _, name := range fleet.Names {
 		fmt.Fprintf(out, "  cluster %-10s kubectl --kubeconfig %s/%s/kubeconfig get kustomizations -A\n", name, dir, name)
 	}

@@ -23,18 +23,24 @@ const demoChannel = "C0FLUXDEMO"
 // demoServer is `fluxdiff serve` running in this process for the demo.
 type demoServer struct {
 	url, logPath, configPath string
+	// charts is the local Helm repository's URL.
+	charts string
 	// slack is the Slack stand-in fluxdiff posts to.
 	slack *chattest.Server
 	stop  func()
 }
 
 // startDemoServer writes a configuration for fleet (a kubeconfig per
-// cluster, the stand-in's App key and URL) into dir, starts the server
-// with it and waits until it is ready.
-func startDemoServer(ctx context.Context, rep *demoReporter, fleet *servertest.Fleet, dir string) (*demoServer, error) {
+// cluster, the stand-in's App key and URL, HelmRelease rendering with
+// helm.allowedCIDRs holding only the address of charts) into dir, starts
+// the server with it and waits until it is ready.
+func startDemoServer(ctx context.Context, rep *demoReporter, fleet *servertest.Fleet, charts *servertest.ChartRepo, dir string) (*demoServer, error) {
 	sl := chattest.Start(rep, chattest.Options{})
 	written, err := servertest.WriteConfig(fleet, dir, servertest.ConfigOptions{
 		WebhookSecret: demoWebhookSecret,
+		// Loopback addresses are refused to chart fetches unless allowed:
+		// allow the chart repository's address alone.
+		Helm: true, HelmAllowedCIDRs: []string{charts.CIDR()},
 		Slack: &servertest.SlackConfig{
 			APIURL: sl.APIURL(), SigningSecret: "fluxdiff-demo-slack-signing-secret", BotToken: sl.Token(), Channel: demoChannel,
 		},
@@ -55,7 +61,7 @@ func startDemoServer(ctx context.Context, rep *demoReporter, fleet *servertest.F
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- runServe(sctx, cfg, newLogger(logFile, "info")) }()
-	srv := &demoServer{url: "http://" + cfg.Listen, logPath: logPath, configPath: cfgPath, slack: sl, stop: func() {
+	srv := &demoServer{url: "http://" + cfg.Listen, logPath: logPath, configPath: cfgPath, charts: charts.URL(), slack: sl, stop: func() {
 		cancel()
 		<-done
 		logFile.Close()

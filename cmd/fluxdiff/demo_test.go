@@ -17,7 +17,8 @@ import (
 
 // The demo is the README's first command: on the example repository it
 // must print a real diff, produced by the real pipeline, under both
-// clusters, and the comment fluxdiff published.
+// clusters, and the comment fluxdiff published, with the podinfo
+// HelmRelease rendered from a chart served by a local Helm repository.
 func TestDemoPrintsTheDiffOfBothClusters(t *testing.T) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		kubetest.Unavailable(t, errors.New(kubetest.HowToGetBinaries))
@@ -43,6 +44,38 @@ func TestDemoPrintsTheDiffOfBothClusters(t *testing.T) {
 	comment, _, _ := strings.Cut(got, "===== Slack")
 	if strings.Count(comment, "+    replicaCount: 2") != 1 {
 		t.Errorf("the staging-only value shows other than once (production must not get it):\n%s", got)
+	}
+	checkDemoHelmRelease(t, got, comment)
+}
+
+// checkDemoHelmRelease checks that the demo's comment renders the podinfo
+// HelmRelease in both clusters with the chart fetched from the demo's
+// local Helm repository: the values diff and the rendered objects it
+// changes (redis' image in both, the replica count on staging only).
+func checkDemoHelmRelease(t *testing.T, out, comment string) {
+	t.Helper()
+	if !strings.Contains(out, "helm.allowedCIDRs [127.0.0.1/32]") {
+		t.Errorf("the demo does not say which address it lets chart fetches reach:\n%s", out)
+	}
+	for _, c := range []struct {
+		want string
+		n    int
+	}{
+		{"#### ⎈ HelmRelease <code>podinfo/podinfo</code> (chart <code>podinfo</code> 6.9.2)", 2},
+		{"<b>values</b>", 2},
+		{"\n+  tag: 7.2.4\n", 2},
+		{"\n+replicaCount: 2\n", 1},
+		{"<b>configured</b> <code>Deployment/podinfo/podinfo-redis</code>", 2},
+		{"\n+        image: public.ecr.aws/docker/library/redis:7.2.4\n", 2},
+		{"<b>configured</b> <code>Deployment/podinfo/podinfo</code>", 1},
+		{"\n+  replicas: 2\n", 1},
+	} {
+		if n := strings.Count(comment, c.want); n != c.n {
+			t.Errorf("the comment holds %q %d times, want %d (the podinfo HelmRelease rendered in both clusters):\n%s", c.want, n, c.n, comment)
+		}
+	}
+	if strings.Contains(comment, "could not be rendered") {
+		t.Errorf("a HelmRelease of the demo could not be rendered:\n%s", comment)
 	}
 }
 

@@ -21,10 +21,15 @@ type ConfigOptions struct {
 	LogLevel string
 	// Slack, when set, configures the Slack app.
 	Slack *SlackConfig
-	// Helm turns HelmRelease rendering on; off by default, as the example
-	// repository's chart repository is on the internet, which tests and
-	// the demo do not reach (helm.disabled: true).
+	// Helm turns HelmRelease rendering on; off by default (helm.disabled:
+	// true), as the example repository's chart repository is on the
+	// internet, which tests do not reach. The demo points it at a
+	// ChartRepo instead.
 	Helm bool
+	// HelmAllowedCIDRs is helm.allowedCIDRs, with Helm: the address ranges
+	// chart fetches may reach, e.g. a ChartRepo's CIDR (loopback is
+	// refused otherwise).
+	HelmAllowedCIDRs []string
 }
 
 // SlackConfig is the slack section of a configuration.
@@ -82,13 +87,24 @@ func WriteConfig(fleet *Fleet, dir string, opts ConfigOptions) (Config, error) {
 		fmt.Fprintf(&b, "  - name: %s\n    kubeconfig: %q\n    qps: 200\n    burst: 400\n", name, kc)
 	}
 	fmt.Fprintf(&b, "store:\n  url: %q\nsource:\n  dir: %q\n", c.StoreURL, filepath.Join(dir, "sources"))
-	if !opts.Helm {
-		b.WriteString("helm:\n  disabled: true\n")
-	}
+	writeHelm(&b, opts)
 	if s := opts.Slack; s != nil {
 		writeSlack(&b, s)
 	}
 	return c, os.WriteFile(c.Path, []byte(b.String()), 0o600)
+}
+
+func writeHelm(b *strings.Builder, opts ConfigOptions) {
+	if !opts.Helm {
+		b.WriteString("helm:\n  disabled: true\n")
+		return
+	}
+	if len(opts.HelmAllowedCIDRs) > 0 {
+		b.WriteString("helm:\n  allowedCIDRs:\n")
+		for _, c := range opts.HelmAllowedCIDRs {
+			fmt.Fprintf(b, "    - %q\n", c)
+		}
+	}
 }
 
 func writeSlack(b *strings.Builder, s *SlackConfig) {

@@ -226,3 +226,18 @@ func ReadTree(dir string) (map[string][]byte, error) {
 	}
 	return files, nil
 }
+
+// WriteTree writes files (slash-separated relative paths → content, as
+// ReadTree returns them) under dir, creating folders as needed.
+func WriteTree(dir string, files map[string][]byte) error {
+	for p, b := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(full, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package servertest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
@@ -55,4 +56,23 @@ func installReleases(ctx context.Context, env *kubetest.Env) error {
 		return fmt.Errorf("podinfo chart: %w", err)
 	}
 	return fluxsim.InstallHelmRelease(ctx, env.Client, env.Config, "podinfo", "podinfo", ch)
+}
+
+// PodinfoRepository is the file of the example repository's podinfo
+// HelmRepository (spec.url https://stefanprodan.github.io/podinfo).
+const PodinfoRepository = "apps/base/podinfo/repository.yaml"
+
+// WithPodinfoRepo returns a copy of files (the example repository's, see
+// ReadTree) whose podinfo HelmRepository points at url, e.g. a ChartRepo's:
+// bootstrapped from it, the clusters hold that HelmRepository live, as a
+// cluster reconciled from a repository naming a reachable chart repository.
+func WithPodinfoRepo(files map[string][]byte, url string) (map[string][]byte, error) {
+	const old = "url: https://stefanprodan.github.io/podinfo"
+	b, err := Edit(files, PodinfoRepository, old, "url: "+url)
+	if err != nil {
+		return nil, err
+	}
+	out := maps.Clone(files)
+	out[PodinfoRepository] = b
+	return out, nil
 }
