@@ -62,14 +62,7 @@ func (b *bodyBuilder) helmReleases(k diff.KustomizationReport) {
 func helmHeading(h diff.HelmReleaseReport) string {
 	head := "⎈ *HelmRelease `" + esc(h.Namespace+"/"+h.Name) + "`*"
 	if h.Chart != "" {
-		v := h.NewVersion
-		switch {
-		case h.OldVersion == "":
-			v += ", new release"
-		case h.OldVersion != h.NewVersion:
-			v = h.OldVersion + " → " + h.NewVersion
-		}
-		head += " · chart `" + esc(h.Chart) + "` " + esc(v)
+		head += " · chart `" + esc(h.Chart) + "` " + esc(h.Versions())
 	}
 	if h.Error != "" {
 		return head

@@ -8,16 +8,7 @@ func helmTitle(h HelmReleaseReport) string {
 	if h.Chart == "" {
 		return t
 	}
-	t += " (chart " + h.Chart + " "
-	switch {
-	case h.OldVersion == "":
-		t += h.NewVersion + ", new release"
-	case h.OldVersion != h.NewVersion:
-		t += h.OldVersion + " → " + h.NewVersion
-	default:
-		t += h.NewVersion
-	}
-	return t + ")"
+	return t + " (chart " + h.Chart + " " + h.Versions() + ")"
 }
 
 // writeHelmText renders the HelmRelease sections of k for a terminal,

@@ -52,6 +52,18 @@ type HelmReleaseReport struct {
 // ID is "HelmRelease/namespace/name".
 func (h HelmReleaseReport) ID() string { return "HelmRelease/" + h.Namespace + "/" + h.Name }
 
+// Versions describes the chart version change: "6.9.1 → 6.9.2", "6.9.2,
+// new release" when the cluster holds no release, or "6.9.2" unchanged.
+func (h HelmReleaseReport) Versions() string {
+	switch {
+	case h.OldVersion == "":
+		return h.NewVersion + ", new release"
+	case h.OldVersion != h.NewVersion:
+		return h.OldVersion + " → " + h.NewVersion
+	}
+	return h.NewVersion
+}
+
 // Tally fills Counts from Changes.
 func (h *HelmReleaseReport) Tally() {
 	h.Counts = Counts{}

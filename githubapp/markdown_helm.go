@@ -50,14 +50,7 @@ func chartLabel(h diff.HelmReleaseReport) string {
 	if h.Chart == "" {
 		return ""
 	}
-	v := h.NewVersion
-	switch {
-	case h.OldVersion == "":
-		v += ", new release"
-	case h.OldVersion != h.NewVersion:
-		v = h.OldVersion + " → " + h.NewVersion
-	}
-	return " (chart " + code(h.Chart) + " " + esc(v) + ")"
+	return " (chart " + code(h.Chart) + " " + esc(h.Versions()) + ")"
 }
 
 // helmErrorCount counts a HelmRelease's failures: its error, if any, and
