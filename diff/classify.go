@@ -100,6 +100,7 @@ func classifyKustomization(k, b *KustomizationReport, mobjs, bobjs map[string]*k
 		k.Changes[i] = classifyChange(c, bc, hasB, mobjs[key], bobjs[key])
 		counts.add(k.Changes[i].Class)
 	}
+	classifyHelm(k, b, &counts)
 	k.Classes = &counts
 }
 

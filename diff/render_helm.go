@@ -28,7 +28,7 @@ func writeHelmText(tw *textWriter, k KustomizationReport) {
 			if c.Action == ActionUnchanged {
 				continue
 			}
-			tw.line("    ► %s %s%s", c.ID(), c.Action, reasonSuffix(c))
+			tw.line("    ► %s %s%s%s", c.ID(), c.Action, classSuffix(c), reasonSuffix(c))
 			if c.Diff != "" {
 				tw.line("%s", indent(c.Diff, "      "))
 			}

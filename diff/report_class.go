@@ -43,7 +43,8 @@ type FieldChange struct {
 }
 
 // ClassCounts tallies changed objects (created, configured, deleted or
-// failed) by class; an object counts once, under its own class.
+// failed) by class; an object counts once, under its own class. A
+// Kustomization's counts include the objects its HelmReleases render.
 type ClassCounts struct {
 	PR         int `json:"pr"`
 	Drift      int `json:"drift"`
