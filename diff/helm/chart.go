@@ -118,11 +118,20 @@ func (l *chartLoader) fromOCIRepository(ctx context.Context, ns, name string) (*
 		return nil, err
 	}
 	src.Type = "oci"
-	version, _, _ := unstructured.NestedString(obj.Object, "spec", "ref", "semver")
-	if version == "" {
-		version, _, _ = unstructured.NestedString(obj.Object, "spec", "ref", "tag")
+	// spec.ref of source-controller's OCIRepository (api/v1
+	// OCIRepositoryRef); which of them wins is chartfetch's (Request).
+	var ref struct {
+		Tag          string `json:"tag"`
+		Digest       string `json:"digest"`
+		Semver       string `json:"semver"`
+		SemverFilter string `json:"semverFilter"`
 	}
-	return l.fetch(ctx, "OCIRepository/"+ns+"/"+name, chartfetch.Request{Source: src, Version: version})
+	if err := fromField(obj, &ref, "spec", "ref"); err != nil {
+		return nil, fmt.Errorf("OCIRepository %s/%s: spec.ref: %w", ns, name, err)
+	}
+	return l.fetch(ctx, "OCIRepository/"+ns+"/"+name, chartfetch.Request{
+		Source: src, Version: ref.Semver, Tag: ref.Tag, Digest: ref.Digest, SemverFilter: ref.SemverFilter,
+	})
 }
 
 // fetch asks the Getter and loads the archive.
