@@ -83,7 +83,7 @@ func TestChartRefToOCIRepositoryRendersTheSelectedArtifact(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, ref, version string
-		want              map[string]diff.Action
+		want               map[string]diff.Action
 	}{
 		{"a tag that is not a version is pulled as is", "    tag: stable\n", "6.10.0", upgradeTo610},
 		{"a semver range picks the highest matching tag", "    semver: \"~6.9\"\n", "6.9.2", unchanged692},
