@@ -78,8 +78,18 @@ func (l *chartLoader) load(ctx context.Context, r *release) (*loadedChart, error
 }
 
 // fromChartSpec resolves a chart template (HelmRelease spec.chart.spec or a
-// HelmChart's spec) whose sourceRef defaults to namespace ns.
+// HelmChart's spec) whose sourceRef defaults to namespace ns, with its
+// valuesFiles applied as source-controller builds the HelmChart.
 func (l *chartLoader) fromChartSpec(ctx context.Context, ns string, spec chartSpec) (*loadedChart, error) {
+	lc, err := l.fromChartSource(ctx, ns, spec)
+	if err != nil {
+		return nil, err
+	}
+	return l.withValuesFiles(lc, spec, spec.SourceRef.Kind == "GitRepository")
+}
+
+// fromChartSource loads the chart of spec from its source, as published.
+func (l *chartLoader) fromChartSource(ctx context.Context, ns string, spec chartSpec) (*loadedChart, error) {
 	ref := spec.SourceRef
 	sns := defaultString(ref.Namespace, ns)
 	id := ref.Kind + "/" + sns + "/" + ref.Name

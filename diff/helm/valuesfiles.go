@@ -1,0 +1,164 @@
+package helm
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+
+	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
+	"sigs.k8s.io/yaml"
+)
+
+// chartValuesFileName is a chart's own default values file (Helm's
+// chartutil.ValuesfileName).
+const chartValuesFileName = "values.yaml"
+
+// valuesFilesOf is spec.valuesFiles as source-controller applies it
+// (internal/helm/chart BuildOptions.GetValuesFiles): a list that is only
+// "values.yaml" changes nothing, so nil.
+func valuesFilesOf(spec chartSpec) []string {
+	if len(spec.ValuesFiles) == 1 && path.Clean(spec.ValuesFiles[0]) == chartValuesFileName {
+		return nil
+	}
+	return spec.ValuesFiles
+}
+
+// withValuesFiles gives lc the default values source-controller packages
+// into a HelmChart's artifact when spec.valuesFiles is set: the files are
+// merged in the order listed, each over the ones before (nested maps merge,
+// anything else replaces: fluxcd/pkg runtime/transform.MergeMaps), and the
+// result replaces the chart's values.yaml outright
+// (OverwriteChartDefaultValues), so the chart's own values.yaml counts only
+// when it is listed. fromTree says where the files are: in the source
+// tree, by paths relative to its root (a GitRepository chart:
+// builder_local.go mergeFileValues, LocalReference.WorkDir is the source
+// root), or in the packaged chart by name, "values.yaml" being its values
+// (a HelmRepository chart: builder_remote.go mergeChartValues). A missing
+// file is an error unless spec.ignoreMissingValuesFiles; a file that does
+// not parse always is. The HelmRelease's values then merge over these
+// defaults as over any chart's.
+func (l *chartLoader) withValuesFiles(lc *loadedChart, spec chartSpec, fromTree bool) (*loadedChart, error) {
+	files := valuesFilesOf(spec)
+	if files == nil {
+		return lc, nil
+	}
+	var tree map[string]any
+	if fromTree {
+		var err error
+		if tree, err = mergeTreeValues(l.in.Root, files, spec.IgnoreMissingValuesFiles); err != nil {
+			return nil, fmt.Errorf("chart %s from %s: spec.valuesFiles: %w", spec.Chart, lc.source, err)
+		}
+	}
+	apply := func(ch *chartv2.Chart) error {
+		vals := tree
+		if !fromTree {
+			var err error
+			if vals, err = mergePackagedValues(ch, files, spec.IgnoreMissingValuesFiles); err != nil {
+				return fmt.Errorf("chart %s from %s: spec.valuesFiles: %w", ch.Name(), lc.source, err)
+			}
+		}
+		return setDefaultValues(ch, vals)
+	}
+	if err := apply(lc.chart); err != nil {
+		return nil, err
+	}
+	reload := lc.reload
+	lc.reload = func() (*chartv2.Chart, error) {
+		ch, err := reload()
+		if err != nil {
+			return nil, err
+		}
+		return ch, apply(ch)
+	}
+	return lc, nil
+}
+
+// mergePackagedValues merges values files of a packaged chart: each name
+// is looked up among the chart's files, "values.yaml" standing for the
+// chart's values.
+func mergePackagedValues(ch *chartv2.Chart, files []string, ignoreMissing bool) (map[string]any, error) {
+	merged := map[string]any{}
+	for _, p := range files {
+		name := path.Clean(p)
+		if name == chartValuesFileName {
+			merged = mergeMaps(merged, ch.Values)
+			continue
+		}
+		var data []byte
+		for _, f := range ch.Files {
+			if f.Name == name {
+				data = f.Data
+				break
+			}
+		}
+		if data == nil {
+			if ignoreMissing {
+				continue
+			}
+			return nil, fmt.Errorf("no values file found at path '%s'", p)
+		}
+		vals, err := parseValuesFile(p, data)
+		if err != nil {
+			return nil, err
+		}
+		merged = mergeMaps(merged, vals)
+	}
+	return merged, nil
+}
+
+// mergeTreeValues merges values files of a source tree, by paths relative
+// to root that may not leave it (a ".." stops at root, as securejoin does).
+func mergeTreeValues(root string, files []string, ignoreMissing bool) (map[string]any, error) {
+	merged := map[string]any{}
+	for _, p := range files {
+		rel := path.Clean("/" + filepath.ToSlash(p))
+		full := filepath.Join(root, filepath.FromSlash(rel))
+		info, err := os.Stat(full)
+		switch {
+		case err != nil && ignoreMissing && errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil || !info.Mode().IsRegular():
+			return nil, fmt.Errorf("no values file found at path '%s' (reference '%s')", rel, p)
+		}
+		data, err := os.ReadFile(full)
+		if err != nil {
+			return nil, fmt.Errorf("could not read values from file '%s': %w", p, err)
+		}
+		vals, err := parseValuesFile(p, data)
+		if err != nil {
+			return nil, err
+		}
+		merged = mergeMaps(merged, vals)
+	}
+	return merged, nil
+}
+
+func parseValuesFile(name string, data []byte) (map[string]any, error) {
+	vals := map[string]any{}
+	if err := yaml.Unmarshal(data, &vals); err != nil {
+		return nil, fmt.Errorf("unmarshaling values from '%s' failed: %w", name, err)
+	}
+	return vals, nil
+}
+
+// setDefaultValues makes vals ch's default values, in Values and in the
+// raw values.yaml (source-controller OverwriteChartDefaultValues).
+func setDefaultValues(ch *chartv2.Chart, vals map[string]any) error {
+	var raw []byte
+	if len(vals) > 0 {
+		var err error
+		if raw, err = yaml.Marshal(vals); err != nil {
+			return fmt.Errorf("chart %s: encode merged values: %w", ch.Name(), err)
+		}
+	}
+	for _, f := range ch.Raw {
+		if f.Name == chartValuesFileName {
+			f.Data = raw
+		}
+	}
+	ch.Values = vals
+	return nil
+}
