@@ -56,6 +56,7 @@ type chartSpec struct {
 	Version                  string            `json:"version,omitempty"`
 	SourceRef                crossNamespaceRef `json:"sourceRef"`
 	ValuesFiles              []string          `json:"valuesFiles,omitempty"`
+	ValuesFile               string            `json:"valuesFile,omitempty"`
 	IgnoreMissingValuesFiles bool              `json:"ignoreMissingValuesFiles,omitempty"`
 }
 

@@ -16,14 +16,21 @@ import (
 // chartutil.ValuesfileName).
 const chartValuesFileName = "values.yaml"
 
-// valuesFilesOf is spec.valuesFiles as source-controller applies it
-// (internal/helm/chart BuildOptions.GetValuesFiles): a list that is only
-// "values.yaml" changes nothing, so nil.
+// valuesFilesOf is spec.valuesFiles as source-controller applies it: the
+// deprecated valuesFile first, when set (api/v1beta2
+// HelmChart.GetValuesFiles; helm-controller api/v2
+// HelmChartTemplateSpec.ValuesFile says it "is merged before the
+// ValuesFiles items"), and nil for a list that is only "values.yaml", which
+// changes nothing (internal/helm/chart BuildOptions.GetValuesFiles).
 func valuesFilesOf(spec chartSpec) []string {
-	if len(spec.ValuesFiles) == 1 && path.Clean(spec.ValuesFiles[0]) == chartValuesFileName {
+	files := spec.ValuesFiles
+	if spec.ValuesFile != "" {
+		files = append([]string{spec.ValuesFile}, files...)
+	}
+	if len(files) == 1 && path.Clean(files[0]) == chartValuesFileName {
 		return nil
 	}
-	return spec.ValuesFiles
+	return files
 }
 
 // withValuesFiles gives lc the default values source-controller packages

@@ -25,7 +25,8 @@ func deploymentDiff(h diff.HelmReleaseReport) string {
 // spec.chart.spec.valuesFiles become the chart's default values, as
 // source-controller packages them into the HelmChart's artifact: merged in
 // the order listed, the later over the earlier (builder_remote.go
-// mergeChartValues), then the HelmRelease's values over them. A missing
+// mergeChartValues), the deprecated valuesFile first, then the
+// HelmRelease's values over them. A missing
 // file fails the build unless ignoreMissingValuesFiles is set.
 func TestValuesFilesBecomeTheChartsDefaultValues(t *testing.T) {
 	ns := setup(t)
@@ -44,6 +45,8 @@ func TestValuesFilesBecomeTheChartsDefaultValues(t *testing.T) {
 			[]string{"+  replicas: 4", "from-values-prod"}, ""},
 		{"the HelmRelease's values merge over the values files", "      valuesFiles: [values.yaml, values-prod.yaml]\n  values:\n    replicaCount: 2\n",
 			[]string{"+  replicas: 2", "from-values-prod"}, ""},
+		{"the deprecated valuesFile merges first", "      valuesFile: values.yaml\n      valuesFiles: [values-prod.yaml]\n  values: {}\n",
+			[]string{"+  replicas: 4", "from-values-prod"}, ""},
 		{"a later file wins", "      valuesFiles: [values-prod.yaml, values.yaml]\n  values: {}\n", nil, ""},
 		{"a missing file is an error", "      valuesFiles: [values.yaml, values-missing.yaml]\n  values: {}\n",
 			nil, "spec.valuesFiles: no values file found at path 'values-missing.yaml'"},
