@@ -7,8 +7,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"strconv"
 
+	"github.com/Masterminds/semver/v3"
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
 
@@ -46,8 +50,11 @@ func valuesFilesOf(spec chartSpec) []string {
 // (a HelmRepository chart: builder_remote.go mergeChartValues). A missing
 // file is an error unless spec.ignoreMissingValuesFiles; a file that does
 // not parse always is. The HelmRelease's values then merge over these
-// defaults as over any chart's.
-func (l *chartLoader) withValuesFiles(lc *loadedChart, spec chartSpec, fromTree bool) (*loadedChart, error) {
+// defaults as over any chart's. The chart's version gets the HelmChart's
+// generation as build metadata ("6.9.2+3"), as source-controller sets
+// BuildOptions.VersionMetadata when values files are merged (HelmChart
+// reconciler buildFromHelmRepository and buildFromTarballArtifact).
+func (l *chartLoader) withValuesFiles(lc *loadedChart, spec chartSpec, fromTree bool, generation int64) (*loadedChart, error) {
 	files := valuesFilesOf(spec)
 	if files == nil {
 		return lc, nil
@@ -66,6 +73,9 @@ func (l *chartLoader) withValuesFiles(lc *loadedChart, spec chartSpec, fromTree 
 			if vals, err = mergePackagedValues(ch, files, spec.IgnoreMissingValuesFiles); err != nil {
 				return fmt.Errorf("chart %s from %s: spec.valuesFiles: %w", ch.Name(), lc.source, err)
 			}
+		}
+		if err := setBuildMetadata(ch, generation); err != nil {
+			return err
 		}
 		return setDefaultValues(ch, vals)
 	}
@@ -168,4 +178,43 @@ func setDefaultValues(ch *chartv2.Chart, vals map[string]any) error {
 	}
 	ch.Values = vals
 	return nil
+}
+
+// setBuildMetadata replaces the build metadata of ch's version with the
+// generation (source-controller internal/helm/chart setBuildMetaData).
+func setBuildMetadata(ch *chartv2.Chart, generation int64) error {
+	v, err := semver.NewVersion(ch.Metadata.Version)
+	if err != nil {
+		return fmt.Errorf("chart %s: version %q is not semver: %w", ch.Name(), ch.Metadata.Version, err)
+	}
+	withMeta, err := v.SetMetadata(strconv.FormatInt(generation, 10))
+	if err != nil {
+		return fmt.Errorf("chart %s: set version metadata: %w", ch.Name(), err)
+	}
+	ch.Metadata.Version = withMeta.String()
+	return nil
+}
+
+// chartGeneration is the metadata.generation the HelmChart built from spec
+// has once the change is applied: 1 when the cluster has no such HelmChart
+// (live nil), the live one's when the change keeps the fields compared
+// (chart, version, sourceRef kind and name, valuesFiles,
+// ignoreMissingValuesFiles), one more when it changes them (the API server
+// bumps the generation on a spec change). Changes to other spec fields
+// (interval, reconcileStrategy, verify) are not seen.
+func chartGeneration(spec chartSpec, live *unstructured.Unstructured) int64 {
+	if live == nil {
+		return 1
+	}
+	var was chartSpec
+	if err := fromField(live, &was, "spec"); err != nil {
+		return live.GetGeneration() + 1
+	}
+	same := spec.Chart == was.Chart && defaultString(spec.Version, "*") == defaultString(was.Version, "*") &&
+		spec.SourceRef.Kind == was.SourceRef.Kind && spec.SourceRef.Name == was.SourceRef.Name &&
+		slices.Equal(valuesFilesOf(spec), valuesFilesOf(was)) && spec.IgnoreMissingValuesFiles == was.IgnoreMissingValuesFiles
+	if same {
+		return live.GetGeneration()
+	}
+	return live.GetGeneration() + 1
 }

@@ -1,8 +1,14 @@
 package helm_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/fluxdiff/fluxdiff/diff"
 )
@@ -31,27 +37,34 @@ func deploymentDiff(h diff.HelmReleaseReport) string {
 func TestValuesFilesBecomeTheChartsDefaultValues(t *testing.T) {
 	ns := setup(t)
 	live(t, ns.Name, func(d string) { applyLive(t, ns.Client, ns.Name, d) }, func() { install(t, ns, "podinfo", podinfoChart()) })
+	// helm-controller's HelmChart for the live HelmRelease, generation 1.
+	createObjects(t, ns.Client, helmChartYAML(ns.Name, ""))
 	chart := copyChart(t, map[string][]byte{"values-prod.yaml": []byte(valuesProd)})
 	d := differ(t, ns, getter(t, chart))
 
+	// The change to valuesFiles makes the HelmChart's generation 2, which
+	// source-controller appends to the chart version (6.9.2+2), so the
+	// chart label changes with it.
+	const label = "podinfo-6.9.2_2"
 	for _, tc := range []struct {
 		name, spec string
-		// wantDiff are texts of the Deployment's diff, none when nil; a
+		// want and notWant are texts of the Deployment's diff; a
 		// non-empty wantErr is a text of the HelmRelease's error.
-		wantDiff []string
-		wantErr  string
+		want, notWant []string
+		wantErr       string
 	}{
 		{"values-prod.yaml merges over values.yaml", "      valuesFiles: [values.yaml, values-prod.yaml]\n  values: {}\n",
-			[]string{"+  replicas: 4", "from-values-prod"}, ""},
+			[]string{"+  replicas: 4", "from-values-prod", label}, nil, ""},
 		{"the HelmRelease's values merge over the values files", "      valuesFiles: [values.yaml, values-prod.yaml]\n  values:\n    replicaCount: 2\n",
-			[]string{"+  replicas: 2", "from-values-prod"}, ""},
+			[]string{"+  replicas: 2", "from-values-prod", label}, nil, ""},
 		{"the deprecated valuesFile merges first", "      valuesFile: values.yaml\n      valuesFiles: [values-prod.yaml]\n  values: {}\n",
-			[]string{"+  replicas: 4", "from-values-prod"}, ""},
-		{"a later file wins", "      valuesFiles: [values-prod.yaml, values.yaml]\n  values: {}\n", nil, ""},
+			[]string{"+  replicas: 4", "from-values-prod", label}, nil, ""},
+		{"a later file wins", "      valuesFiles: [values-prod.yaml, values.yaml]\n  values: {}\n",
+			[]string{label}, []string{"replicas", "from-values-prod"}, ""},
 		{"a missing file is an error", "      valuesFiles: [values.yaml, values-missing.yaml]\n  values: {}\n",
-			nil, "spec.valuesFiles: no values file found at path 'values-missing.yaml'"},
+			nil, nil, "spec.valuesFiles: no values file found at path 'values-missing.yaml'"},
 		{"ignoreMissingValuesFiles skips a missing file", "      valuesFiles: [values.yaml, values-missing.yaml, values-prod.yaml]\n      ignoreMissingValuesFiles: true\n  values: {}\n",
-			[]string{"+  replicas: 4", "from-values-prod"}, ""},
+			[]string{"+  replicas: 4", "from-values-prod", label}, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := writeTree(t, ns.Name, map[string]string{
@@ -67,15 +80,82 @@ func TestValuesFilesBecomeTheChartsDefaultValues(t *testing.T) {
 				return
 			}
 			got := deploymentDiff(h)
-			for _, want := range tc.wantDiff {
+			for _, want := range tc.want {
 				if !strings.Contains(got, want) {
 					t.Errorf("the Deployment's diff lacks %q:\n%s", want, got)
 				}
 			}
-			if tc.wantDiff == nil && got != "" {
-				t.Errorf("the Deployment changed:\n%s", got)
+			for _, not := range tc.notWant {
+				if strings.Contains(got, not) {
+					t.Errorf("the Deployment's diff has %q:\n%s", not, got)
+				}
+			}
+			if h.NewVersion != "6.9.2+2" {
+				t.Errorf("new version %q, want 6.9.2+2", h.NewVersion)
 			}
 		})
+	}
+}
+
+// helmChartYAML is the HelmChart helm-controller keeps for the podinfo
+// HelmRelease of namespace ns, with extra spec lines.
+func helmChartYAML(ns, extra string) string {
+	return `apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmChart
+metadata:
+  name: ` + ns + `-podinfo
+  namespace: ` + ns + `
+spec:
+  interval: 10m
+  chart: podinfo
+  version: "6.9.2"
+  sourceRef:
+    kind: HelmRepository
+    name: podinfo
+` + extra
+}
+
+// When the HelmChart keeps its spec, its generation is kept: a release
+// installed from the chart built at generation 2 renders unchanged.
+func TestValuesFilesVersionKeepsAnUnchangedHelmChartsGeneration(t *testing.T) {
+	ns := setup(t)
+	meta, err := os.ReadFile(filepath.Join(podinfoChart(), "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := copyChart(t, map[string][]byte{
+		"Chart.yaml":       []byte(strings.Replace(string(meta), "version: 6.9.2", "version: 6.9.2+2", 1)),
+		"values-prod.yaml": []byte(valuesProd),
+	})
+	applyLive(t, ns.Client, ns.Name, repoYAML+"\n---\n"+releaseYAML("6.9.2", "  values:\n    replicaCount: 4\n    ui:\n      message: from-values-prod\n"))
+	install(t, ns, "podinfo", built)
+	createObjects(t, ns.Client, helmChartYAML(ns.Name, "  valuesFiles: [values.yaml, values-prod.yaml]\n"))
+	hc := &unstructured.Unstructured{}
+	hc.SetAPIVersion("source.toolkit.fluxcd.io/v1")
+	hc.SetKind("HelmChart")
+	key := client.ObjectKey{Namespace: ns.Name, Name: ns.Name + "-podinfo"}
+	if err := ns.Client.Get(t.Context(), key, hc); err != nil {
+		t.Fatal(err)
+	}
+	_ = unstructured.SetNestedField(hc.Object, "5m", "spec", "interval")
+	if err := ns.Client.Update(t.Context(), hc); err != nil || hc.GetGeneration() != 2 {
+		t.Fatalf("update the HelmChart: %v, generation %d; want 2", err, hc.GetGeneration())
+	}
+	root := writeTree(t, ns.Name, map[string]string{
+		"apps/kustomization.yaml": kustomizationYAML,
+		"apps/repo.yaml":          repoYAML,
+		"apps/release.yaml":       releaseYAML("6.9.2", "      valuesFiles: [values.yaml, values-prod.yaml]\n  values: {}\n"),
+	})
+	h := helmRelease(t, diffApps(t, differ(t, ns, getter(t, copyChart(t, map[string][]byte{"values-prod.yaml": []byte(valuesProd)}))), ns.Name, root), "podinfo")
+	if h.Error != "" {
+		t.Fatal(h.Error)
+	}
+	if h.OldVersion != "6.9.2+2" || h.NewVersion != "6.9.2+2" {
+		t.Errorf("versions %s → %s, want 6.9.2+2 both", h.OldVersion, h.NewVersion)
+	}
+	want := map[string]diff.Action{"Deployment/podinfo": diff.ActionUnchanged, "Service/podinfo": diff.ActionUnchanged}
+	if d := cmp.Diff(want, actions(h)); d != "" {
+		t.Errorf("actions (-want +got):\n%s", d)
 	}
 }
 
