@@ -201,3 +201,44 @@ spec:
 		}
 	})
 }
+
+// A change to the OCIRepository of a chartRef alone renders the
+// HelmRelease: helm-controller upgrades to the new artifact without a
+// change to the HelmRelease.
+func TestChartRefSourceChangeRendersTheHelmRelease(t *testing.T) {
+	ns := setup(t)
+	reg := helmtest.NewRegistry(t)
+	reg.Push(t, "charts/podinfo", "6.9.2", podinfoChart())
+	reg.Push(t, "charts/podinfo", "6.10.0", bumpedChart(t))
+	oci := func(tag string) string {
+		return `apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata:
+  name: podinfo
+  namespace: __NS__
+spec:
+  interval: 5m
+  url: oci://` + reg.Host + `/charts/podinfo
+  insecure: true
+  ref:
+    tag: "` + tag + `"`
+	}
+	release := chartRefRelease("    kind: OCIRepository\n    name: podinfo\n")
+	applyLive(t, ns.Client, ns.Name, oci("6.9.2")+"\n---\n"+release)
+	install(t, ns, "podinfo", podinfoChart())
+	root := writeTree(t, ns.Name, map[string]string{
+		"apps/kustomization.yaml": "resources: [oci.yaml, release.yaml]\n",
+		"apps/oci.yaml":           oci("6.10.0"),
+		"apps/release.yaml":       release,
+	})
+	h := helmRelease(t, diffApps(t, differ(t, ns, registryFetcher()), ns.Name, root), "podinfo")
+	if h.Error != "" {
+		t.Fatal(h.Error)
+	}
+	if h.OldVersion != "6.9.2" || h.NewVersion != "6.10.0" {
+		t.Errorf("versions %s → %s, want 6.9.2 → 6.10.0", h.OldVersion, h.NewVersion)
+	}
+	if d := cmp.Diff(upgradeTo610, actions(h)); d != "" {
+		t.Errorf("actions (-want +got):\n%s", d)
+	}
+}
