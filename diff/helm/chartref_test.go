@@ -190,6 +190,25 @@ spec:
 			}
 		})
 	}
+	t.Run("the HelmChart's valuesFiles become the chart's values", func(t *testing.T) {
+		// podinfo's own values-prod.yaml enables the HPA and Redis.
+		root := writeTree(t, ns.Name, map[string]string{
+			"apps/kustomization.yaml": "resources: [sources.yaml, release.yaml]\n",
+			"apps/sources.yaml":       sources("__NS__", "6.9.2") + "\n  valuesFiles: [values.yaml, values-prod.yaml]\n",
+			"apps/release.yaml":       chartRefRelease("    kind: HelmChart\n    name: podinfo\n"),
+		})
+		h := helmRelease(t, diffApps(t, d, ns.Name, root), "podinfo")
+		if h.Error != "" {
+			t.Fatal(h.Error)
+		}
+		got := actions(h)
+		if got["HorizontalPodAutoscaler/podinfo"] != diff.ActionCreated || got["Deployment/podinfo-redis"] != diff.ActionCreated {
+			t.Errorf("actions %v; want the HPA and Redis of values-prod.yaml created", got)
+		}
+		if h.NewVersion != "6.9.2+1" {
+			t.Errorf("new version %q, want 6.9.2+1 (a new HelmChart's generation)", h.NewVersion)
+		}
+	})
 	t.Run("a ref to a HelmChart that exists nowhere is an error naming it", func(t *testing.T) {
 		root := writeTree(t, ns.Name, map[string]string{
 			"apps/kustomization.yaml": "resources: [release.yaml]\n",
