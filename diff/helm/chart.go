@@ -60,7 +60,7 @@ func (l *chartLoader) load(ctx context.Context, r *release) (*loadedChart, error
 		case "OCIRepository":
 			return l.fromOCIRepository(ctx, ns, ref.Name)
 		case "HelmChart":
-			hc, _, err := l.source(ctx, "HelmChart", ns, ref.Name)
+			hc, live, err := l.source(ctx, "HelmChart", ns, ref.Name)
 			if err != nil {
 				return nil, err
 			}
@@ -68,18 +68,42 @@ func (l *chartLoader) load(ctx context.Context, r *release) (*loadedChart, error
 			if err := fromField(hc, &spec, "spec"); err != nil {
 				return nil, err
 			}
-			return l.fromChartSpec(ctx, ns, spec)
+			return l.fromChartSpec(ctx, ns, spec, live)
 		}
 		return nil, fmt.Errorf("spec.chartRef kind %q is not supported (OCIRepository or HelmChart)", ref.Kind)
 	case r.Spec.Chart != nil:
-		return l.fromChartSpec(ctx, r.Namespace, r.Spec.Chart.Spec)
+		spec := r.Spec.Chart.Spec
+		var live *unstructured.Unstructured
+		if valuesFilesOf(spec) != nil {
+			// helm-controller's HelmChart for the template: named
+			// "<namespace>-<name>" of the HelmRelease, in the source's
+			// namespace (api/v2 HelmRelease.GetHelmChartName,
+			// HelmChartTemplate.GetNamespace).
+			var err error
+			live, err = l.liveSource(ctx, "HelmChart", defaultString(spec.SourceRef.Namespace, r.Namespace), r.Namespace+"-"+r.Name)
+			if err != nil {
+				return nil, err
+			}
+		}
+		return l.fromChartSpec(ctx, r.Namespace, spec, live)
 	}
 	return nil, fmt.Errorf("neither spec.chart nor spec.chartRef is set")
 }
 
 // fromChartSpec resolves a chart template (HelmRelease spec.chart.spec or a
-// HelmChart's spec) whose sourceRef defaults to namespace ns.
-func (l *chartLoader) fromChartSpec(ctx context.Context, ns string, spec chartSpec) (*loadedChart, error) {
+// HelmChart's spec) whose sourceRef defaults to namespace ns, with its
+// valuesFiles applied as source-controller builds the HelmChart; live is
+// that HelmChart in the cluster, nil when it has none.
+func (l *chartLoader) fromChartSpec(ctx context.Context, ns string, spec chartSpec, live *unstructured.Unstructured) (*loadedChart, error) {
+	lc, err := l.fromChartSource(ctx, ns, spec)
+	if err != nil {
+		return nil, err
+	}
+	return l.withValuesFiles(lc, spec, spec.SourceRef.Kind == "GitRepository", chartGeneration(spec, live))
+}
+
+// fromChartSource loads the chart of spec from its source, as published.
+func (l *chartLoader) fromChartSource(ctx context.Context, ns string, spec chartSpec) (*loadedChart, error) {
 	ref := spec.SourceRef
 	sns := defaultString(ref.Namespace, ns)
 	id := ref.Kind + "/" + sns + "/" + ref.Name
@@ -118,11 +142,20 @@ func (l *chartLoader) fromOCIRepository(ctx context.Context, ns, name string) (*
 		return nil, err
 	}
 	src.Type = "oci"
-	version, _, _ := unstructured.NestedString(obj.Object, "spec", "ref", "semver")
-	if version == "" {
-		version, _, _ = unstructured.NestedString(obj.Object, "spec", "ref", "tag")
+	// spec.ref of source-controller's OCIRepository (api/v1
+	// OCIRepositoryRef); which of them wins is chartfetch's (Request).
+	var ref struct {
+		Tag          string `json:"tag"`
+		Digest       string `json:"digest"`
+		Semver       string `json:"semver"`
+		SemverFilter string `json:"semverFilter"`
 	}
-	return l.fetch(ctx, "OCIRepository/"+ns+"/"+name, chartfetch.Request{Source: src, Version: version})
+	if err := fromField(obj, &ref, "spec", "ref"); err != nil {
+		return nil, fmt.Errorf("OCIRepository %s/%s: spec.ref: %w", ns, name, err)
+	}
+	return l.fetch(ctx, "OCIRepository/"+ns+"/"+name, chartfetch.Request{
+		Source: src, Version: ref.Semver, Tag: ref.Tag, Digest: ref.Digest, SemverFilter: ref.SemverFilter,
+	})
 }
 
 // fetch asks the Getter and loads the archive.

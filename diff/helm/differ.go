@@ -70,15 +70,19 @@ func (d *Differ) DiffHelmReleases(ctx context.Context, in diff.HelmInput) []diff
 
 // Reasons a HelmRelease is rendered.
 const (
-	whyChanged   = "the HelmRelease is created or changed"
-	whyValues    = "a ConfigMap or Secret of its valuesFrom is created or changed"
-	whyOwnChart  = "its chart is in the source being diffed"
-	actionCreate = diff.ActionCreated
+	whyChanged = "the HelmRelease is created or changed"
+	whyValues  = "a ConfigMap or Secret of its valuesFrom is created or changed"
+	// whyChartSource: helm-controller follows the new artifact of its
+	// chartRef or chart sourceRef without a change to the HelmRelease.
+	whyChartSource = "the source of its chart is created or changed"
+	whyOwnChart    = "its chart is in the source being diffed"
+	actionCreate   = diff.ActionCreated
 )
 
 // touched says why the change touches r, or "": r itself is created or
-// changed; a ConfigMap or Secret named in valuesFrom is created or changed
-// by the same build; or its chart is a path of the Kustomization's own
+// changed; a ConfigMap or Secret named in valuesFrom, or the object of its
+// chartRef or chart sourceRef, is created or changed by the same build; or
+// its chart is a path of the Kustomization's own
 // GitRepository (rendered from the pull request's tree, kept in the report
 // only when something changes).
 func touched(in diff.HelmInput, r *release) string {
@@ -90,6 +94,11 @@ func touched(in diff.HelmInput, r *release) string {
 			return whyValues
 		}
 	}
+	if id := chartSourceID(r); id != "" {
+		if c, ok := in.Changes[id]; ok && (c.Action == actionCreate || c.Action == diff.ActionConfigured) {
+			return whyChartSource
+		}
+	}
 	if ch := r.Spec.Chart; ch != nil && ch.Spec.SourceRef.Kind == "GitRepository" {
 		l := chartLoader{in: in}
 		if l.ownSource("GitRepository", defaultString(ch.Spec.SourceRef.Namespace, r.Namespace), ch.Spec.SourceRef.Name) {
@@ -97,6 +106,22 @@ func touched(in diff.HelmInput, r *release) string {
 		}
 	}
 	return ""
+}
+
+// chartSourceID is "Kind/namespace/name" of the object r's chart comes from
+// directly: spec.chartRef (OCIRepository or HelmChart) or
+// spec.chart.spec.sourceRef, each in r's namespace unless it names one.
+func chartSourceID(r *release) string {
+	var ref crossNamespaceRef
+	switch {
+	case r.Spec.ChartRef != nil:
+		ref = *r.Spec.ChartRef
+	case r.Spec.Chart != nil:
+		ref = r.Spec.Chart.Spec.SourceRef
+	default:
+		return ""
+	}
+	return ref.Kind + "/" + defaultString(ref.Namespace, r.Namespace) + "/" + ref.Name
 }
 
 // Diff renders the HelmRelease namespace/name of in.Objects and diffs it.

@@ -38,11 +38,16 @@ var standIns struct {
 }
 
 // setup gives t a namespace on the shared API server, with the stand-in
-// HelmRelease and HelmRepository CRDs installed.
+// HelmRelease, HelmRepository and HelmChart CRDs installed (the real
+// OCIRepository CRD is in kubetest's set).
 func setup(t testing.TB) *kubetest.Namespace {
 	t.Helper()
 	ns := kubetest.Setup(t)
-	standIns.once.Do(func() { standIns.err = ns.Env.InstallCRDs(kubetest.StandInCRDDir()) })
+	standIns.once.Do(func() {
+		if standIns.err = ns.Env.InstallCRDs(kubetest.StandInCRDDir()); standIns.err == nil {
+			standIns.err = ns.Env.InstallCRDs(filepath.Join("testdata", "crds"))
+		}
+	})
 	if standIns.err != nil {
 		t.Fatal(standIns.err)
 	}

@@ -48,10 +48,16 @@ type chartTemplate struct {
 	Spec chartSpec `json:"spec"`
 }
 
+// chartSpec is a HelmRelease's spec.chart.spec (helm-controller api/v2
+// HelmChartTemplateSpec) or a HelmChart's spec (source-controller api/v1
+// HelmChartSpec): the fields both have that change the chart rendered.
 type chartSpec struct {
-	Chart     string            `json:"chart"`
-	Version   string            `json:"version,omitempty"`
-	SourceRef crossNamespaceRef `json:"sourceRef"`
+	Chart                    string            `json:"chart"`
+	Version                  string            `json:"version,omitempty"`
+	SourceRef                crossNamespaceRef `json:"sourceRef"`
+	ValuesFiles              []string          `json:"valuesFiles,omitempty"`
+	ValuesFile               string            `json:"valuesFile,omitempty"`
+	IgnoreMissingValuesFiles bool              `json:"ignoreMissingValuesFiles,omitempty"`
 }
 
 type crossNamespaceRef struct {

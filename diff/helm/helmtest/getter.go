@@ -38,6 +38,22 @@ type Getter struct {
 // Add packages the chart folder dir (Chart.yaml and the rest) as a .tgz
 // archive under the chart's name and version.
 func (g *Getter) Add(dir string) (*chartfetch.Chart, error) {
+	ch, err := Package(dir)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.charts == nil {
+		g.charts = map[string][]*chartfetch.Chart{}
+	}
+	g.charts[ch.Name] = append(g.charts[ch.Name], ch)
+	return ch, nil
+}
+
+// Package packs the chart folder dir as `helm package` does (every file
+// under "<name>/"), named and versioned from its Chart.yaml.
+func Package(dir string) (*chartfetch.Chart, error) {
 	meta, err := os.ReadFile(filepath.Join(dir, "Chart.yaml"))
 	if err != nil {
 		return nil, err
@@ -50,14 +66,7 @@ func (g *Getter) Add(dir string) (*chartfetch.Chart, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch := &chartfetch.Chart{Name: md.Name, Version: md.Version, Digest: fmt.Sprintf("sha256:%x", sha256.Sum256(archive)), Archive: archive}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.charts == nil {
-		g.charts = map[string][]*chartfetch.Chart{}
-	}
-	g.charts[md.Name] = append(g.charts[md.Name], ch)
-	return ch, nil
+	return &chartfetch.Chart{Name: md.Name, Version: md.Version, Digest: fmt.Sprintf("sha256:%x", sha256.Sum256(archive)), Archive: archive}, nil
 }
 
 // Fetch implements chartfetch.Getter. An OCI request (no chart name) is
