@@ -34,6 +34,11 @@ type diffOptions struct {
 	// ("namespace/name", diff helmrelease); ksName is its --kustomization.
 	helm             bool
 	helmOnly, ksName string
+
+	// impersonate and defaultSA are --impersonate and
+	// --default-service-account (see addTenancyFlags).
+	impersonate bool
+	defaultSA   string
 }
 
 func newDiffCmd() *cobra.Command {
@@ -91,6 +96,7 @@ Exit status: 0 when nothing would change, 1 when something would change,
 	f.IntVar(&o.concurrency, "concurrency", diff.DefaultConcurrency, "parallel dry-run requests")
 	f.BoolVar(&o.helm, "helm", true, "render the HelmReleases the change touches as helm-controller would and diff their objects")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
+	addTenancyFlags(f, o)
 	_ = cmd.MarkFlagRequired("path")
 	return cmd
 }
@@ -117,26 +123,20 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
-	src, err := sourceRoot(o.path, o.root, ks.Spec.Path)
+	req, hint, done, err := diffRequest(ctx, c, ks, o)
+	defer done()
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
-	ks.Spec.Path = src.specPath
-	base, err := baseRoot(o.base)
+	d, err := newDiffer(ctx, cl, c, ks, o)
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
-	d := &diff.Differ{Client: c, Concurrency: o.concurrency}
-	if err := remoteTarget(ctx, c, ks, d); err != nil {
-		return &codeError{code: exitError, err: err}
-	}
-	if d.Target == "" { // the local kubeconfig reaches the cluster the HelmReleases live in
-		d.Helm = helmDiffer(cl, c, o)
-	}
-	rep, err := d.Diff(ctx, diff.Request{Root: src.root, Base: base, Kustomization: ks, Recursive: o.recursive, Ignore: sourceIgnore(ctx, c, ks)})
+	rep, err := d.Diff(ctx, req)
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
+	addImpersonationWarning(rep, ks, o)
 	if o.helmOnly != "" {
 		if err := onlyHelmRelease(rep, o.helmOnly); err != nil {
 			return &codeError{code: exitError, err: err}
@@ -148,8 +148,8 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 	printBaseErrors(stderr, rep)
 	if rep.HasErrors() {
 		printReportErrors(stderr, rep)
-		if src.hint != "" && len(rep.Kustomizations) > 0 && rep.Kustomizations[0].Error != "" {
-			fmt.Fprintln(stderr, "hint: "+src.hint)
+		if hint != "" && len(rep.Kustomizations) > 0 && rep.Kustomizations[0].Error != "" {
+			fmt.Fprintln(stderr, "hint: "+hint)
 		}
 		return &codeError{code: exitError}
 	}
@@ -157,6 +157,30 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 		return &codeError{code: exitChanges}
 	}
 	return nil
+}
+
+// diffRequest is what the engine builds for ks: the source root and
+// spec.path from --path and --root, the base root from --base; for a
+// Kustomization that reads an ExternalArtifact, the artifacts assembled
+// from those checkouts (see artifactRequest). hint says how to fix a build
+// that fails because the root was guessed; done removes temporary trees.
+func diffRequest(ctx context.Context, c client.Client, ks *kustomizev1.Kustomization, o *diffOptions) (req diff.Request, hint string, done func(), err error) {
+	req = diff.Request{Kustomization: ks, Recursive: o.recursive}
+	if ks.Spec.SourceRef.Kind == sourcev1.ExternalArtifactKind {
+		req, done, err = artifactRequest(ctx, c, req, o)
+		return req, "", done, err
+	}
+	done = func() {}
+	src, err := sourceRoot(o.path, o.root, ks.Spec.Path)
+	if err != nil {
+		return req, "", done, err
+	}
+	ks.Spec.Path = src.specPath
+	if req.Base, err = baseRoot(o.base); err != nil {
+		return req, "", done, err
+	}
+	req.Root, req.Ignore = src.root, sourceIgnore(ctx, c, ks)
+	return req, src.hint, done, nil
 }
 
 func renderer(format string) (func(io.Writer, *diff.Report) error, error) {
