@@ -73,11 +73,25 @@ changes it), drift (the cluster already differs from the base branch there, and
 the local tree does not touch it) or pr+drift. Drift is listed on its own, after
 the local tree's changes.
 
+A Kustomization whose source is an ExternalArtifact made by an
+ArtifactGenerator (Flux 2.7) builds, as kustomize-controller does, from the
+artifact that the generator's copy rules assemble: fluxdiff assembles it from
+the Git checkout that holds --path (or --root), and from --base likewise, and
+builds spec.path inside it. Each must be a checkout of the repository the
+generator copies from (one of its Git remotes), or the diff is refused.
+
+With --impersonate the dry-run runs as the service account Flux applies the
+Kustomization as (spec.serviceAccountName, else --default-service-account),
+so that RBAC refuses what it would refuse Flux; without it, such a
+Kustomization gets the warning that impersonation is off.
+
 Exit status: 0 when nothing would change, 1 when something would change,
 2 on any error (each on stderr, naming the object or file).`,
 		Example: `  fluxdiff diff kustomization podinfo --path ./kustomize
   fluxdiff diff ks apps -n flux-system --path ./apps --recursive -o markdown
-  fluxdiff diff ks apps --path ./apps --base ../fleet-main   # tell the change from drift`,
+  fluxdiff diff ks apps --path ./apps --base ../fleet-main   # tell the change from drift
+  fluxdiff diff ks apps --path .        # Flux 2.7: reads the ExternalArtifact "apps"
+  fluxdiff diff ks tenant-apps --path ./tenants/a --impersonate`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDiffKustomization(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], o)
@@ -85,7 +99,7 @@ Exit status: 0 when nothing would change, 1 when something would change,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.namespace, "namespace", "n", "flux-system", "namespace of the Kustomization")
-	f.StringVar(&o.path, "path", "", "local folder that matches the Kustomization's spec.path (required)")
+	f.StringVar(&o.path, "path", "", "local folder that matches the Kustomization's spec.path; for one that reads an ExternalArtifact, a folder of the checkout the artifact is assembled from (required)")
 	f.StringVar(&o.root, "root", "", "local folder that corresponds to the source's root (default: the Git checkout holding --path, or --path minus spec.path)")
 	f.StringVar(&o.base, "base", "", "source root of the base branch: classify each change as pr, drift or pr+drift against it")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
