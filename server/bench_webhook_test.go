@@ -54,10 +54,7 @@ func benchWebhook(b *testing.B, storeURL string) {
 		url, st := startWebhookServer(b, storeURL)
 		cfg := loadConfig{URL: url, Secret: webhookSecret, Rate: 500, Seconds: 20, MaxInFlight: 256, InstallationID: 42}
 		res := runLoadGenerator(b, cfg)
-		var jobs int
-		if err := st.SQLDB().QueryRowContext(context.Background(), "SELECT count(*) FROM river_job WHERE kind = 'pr_diff'").Scan(&jobs); err != nil {
-			b.Fatal(err)
-		}
+		jobs := countDiffJobs(b, st)
 		b.ReportMetric(res.P50, "p50-ms")
 		b.ReportMetric(res.P99, "p99-ms")
 		b.ReportMetric(res.Max, "max-ms")
@@ -70,6 +67,22 @@ func benchWebhook(b *testing.B, storeURL string) {
 				res.Sent, res.Accepted, jobs, res.Sent-jobs, res.Errors)
 		}
 	}
+}
+
+// countDiffJobs counts the pull request diff jobs in the queue's table.
+func countDiffJobs(b *testing.B, st *store.Store) int {
+	const q = "SELECT count(*) FROM river_job WHERE kind = 'pr_diff'"
+	var n int
+	var err error
+	if db := st.SQLDB(); db != nil {
+		err = db.QueryRowContext(context.Background(), q).Scan(&n)
+	} else {
+		err = st.PgxPool().QueryRow(context.Background(), q).Scan(&n)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
 
 // startWebhookServer starts the HTTP server with the GitHub webhook on the
