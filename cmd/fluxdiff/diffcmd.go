@@ -34,6 +34,11 @@ type diffOptions struct {
 	// ("namespace/name", diff helmrelease); ksName is its --kustomization.
 	helm             bool
 	helmOnly, ksName string
+
+	// impersonate and defaultSA are --impersonate and
+	// --default-service-account (see addTenancyFlags).
+	impersonate bool
+	defaultSA   string
 }
 
 func newDiffCmd() *cobra.Command {
@@ -68,11 +73,25 @@ changes it), drift (the cluster already differs from the base branch there, and
 the local tree does not touch it) or pr+drift. Drift is listed on its own, after
 the local tree's changes.
 
+A Kustomization whose source is an ExternalArtifact made by an
+ArtifactGenerator (Flux 2.7) builds, as kustomize-controller does, from the
+artifact that the generator's copy rules assemble: fluxdiff assembles it from
+the Git checkout that holds --path (or --root), and from --base likewise, and
+builds spec.path inside it. Each must be a checkout of the repository the
+generator copies from (one of its Git remotes), or the diff is refused.
+
+With --impersonate the dry-run runs as the service account Flux applies the
+Kustomization as (spec.serviceAccountName, else --default-service-account),
+so that RBAC refuses what it would refuse Flux; without it, such a
+Kustomization gets the warning that impersonation is off.
+
 Exit status: 0 when nothing would change, 1 when something would change,
 2 on any error (each on stderr, naming the object or file).`,
 		Example: `  fluxdiff diff kustomization podinfo --path ./kustomize
   fluxdiff diff ks apps -n flux-system --path ./apps --recursive -o markdown
-  fluxdiff diff ks apps --path ./apps --base ../fleet-main   # tell the change from drift`,
+  fluxdiff diff ks apps --path ./apps --base ../fleet-main   # tell the change from drift
+  fluxdiff diff ks apps --path .        # Flux 2.7: reads the ExternalArtifact "apps"
+  fluxdiff diff ks tenant-apps --path ./tenants/a --impersonate`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDiffKustomization(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], o)
@@ -80,7 +99,7 @@ Exit status: 0 when nothing would change, 1 when something would change,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.namespace, "namespace", "n", "flux-system", "namespace of the Kustomization")
-	f.StringVar(&o.path, "path", "", "local folder that matches the Kustomization's spec.path (required)")
+	f.StringVar(&o.path, "path", "", "local folder that matches the Kustomization's spec.path; for one that reads an ExternalArtifact, a folder of the checkout the artifact is assembled from (required)")
 	f.StringVar(&o.root, "root", "", "local folder that corresponds to the source's root (default: the Git checkout holding --path, or --path minus spec.path)")
 	f.StringVar(&o.base, "base", "", "source root of the base branch: classify each change as pr, drift or pr+drift against it")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
@@ -91,6 +110,7 @@ Exit status: 0 when nothing would change, 1 when something would change,
 	f.IntVar(&o.concurrency, "concurrency", diff.DefaultConcurrency, "parallel dry-run requests")
 	f.BoolVar(&o.helm, "helm", true, "render the HelmReleases the change touches as helm-controller would and diff their objects")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
+	addTenancyFlags(f, o)
 	_ = cmd.MarkFlagRequired("path")
 	return cmd
 }
@@ -117,26 +137,20 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
-	src, err := sourceRoot(o.path, o.root, ks.Spec.Path)
+	req, hint, done, err := diffRequest(ctx, c, ks, o)
+	defer done()
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
-	ks.Spec.Path = src.specPath
-	base, err := baseRoot(o.base)
+	d, err := newDiffer(ctx, cl, c, ks, o)
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
-	d := &diff.Differ{Client: c, Concurrency: o.concurrency}
-	if err := remoteTarget(ctx, c, ks, d); err != nil {
-		return &codeError{code: exitError, err: err}
-	}
-	if d.Target == "" { // the local kubeconfig reaches the cluster the HelmReleases live in
-		d.Helm = helmDiffer(cl, c, o)
-	}
-	rep, err := d.Diff(ctx, diff.Request{Root: src.root, Base: base, Kustomization: ks, Recursive: o.recursive, Ignore: sourceIgnore(ctx, c, ks)})
+	rep, err := d.Diff(ctx, req)
 	if err != nil {
 		return &codeError{code: exitError, err: err}
 	}
+	addImpersonationWarning(rep, ks, o)
 	if o.helmOnly != "" {
 		if err := onlyHelmRelease(rep, o.helmOnly); err != nil {
 			return &codeError{code: exitError, err: err}
@@ -148,8 +162,8 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 	printBaseErrors(stderr, rep)
 	if rep.HasErrors() {
 		printReportErrors(stderr, rep)
-		if src.hint != "" && len(rep.Kustomizations) > 0 && rep.Kustomizations[0].Error != "" {
-			fmt.Fprintln(stderr, "hint: "+src.hint)
+		if hint != "" && len(rep.Kustomizations) > 0 && rep.Kustomizations[0].Error != "" {
+			fmt.Fprintln(stderr, "hint: "+hint)
 		}
 		return &codeError{code: exitError}
 	}
@@ -157,6 +171,30 @@ func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name st
 		return &codeError{code: exitChanges}
 	}
 	return nil
+}
+
+// diffRequest is what the engine builds for ks: the source root and
+// spec.path from --path and --root, the base root from --base; for a
+// Kustomization that reads an ExternalArtifact, the artifacts assembled
+// from those checkouts (see artifactRequest). hint says how to fix a build
+// that fails because the root was guessed; done removes temporary trees.
+func diffRequest(ctx context.Context, c client.Client, ks *kustomizev1.Kustomization, o *diffOptions) (req diff.Request, hint string, done func(), err error) {
+	req = diff.Request{Kustomization: ks, Recursive: o.recursive}
+	if ks.Spec.SourceRef.Kind == sourcev1.ExternalArtifactKind {
+		req, done, err = artifactRequest(ctx, c, req, o)
+		return req, "", done, err
+	}
+	done = func() {}
+	src, err := sourceRoot(o.path, o.root, ks.Spec.Path)
+	if err != nil {
+		return req, "", done, err
+	}
+	ks.Spec.Path = src.specPath
+	if req.Base, err = baseRoot(o.base); err != nil {
+		return req, "", done, err
+	}
+	req.Root, req.Ignore = src.root, sourceIgnore(ctx, c, ks)
+	return req, src.hint, done, nil
 }
 
 func renderer(format string) (func(io.Writer, *diff.Report) error, error) {
