@@ -23,10 +23,18 @@ type GitHubDispatcher struct {
 func (d GitHubDispatcher) DiffPR(ctx context.Context, r githubapp.DiffRequest) error {
 	_, err := d.Queue.EnqueuePRDiff(ctx, queue.PRDiffArgs{
 		InstallationID: r.InstallationID, Repo: r.Repo, PR: r.PR, HeadSHA: r.HeadSHA, DeliveryID: r.DeliveryID,
-		Trigger: r.Trigger, RequestedBy: r.RequestedBy, Rerun: !strings.HasPrefix(r.Trigger, "pull_request."),
+		Trigger: r.Trigger, RequestedBy: r.RequestedBy, Rerun: mustRunAgain(r.Trigger),
 		Only: queue.Filter{Kustomization: r.Filter.Kustomization, Namespace: r.Filter.Namespace, Cluster: r.Filter.Cluster},
 	})
 	return err
+}
+
+// mustRunAgain reports whether a request made by trigger must be diffed
+// even while a job of the same head is queued or running: a person asked
+// (a re-run, a comment), or the base branch changed (pull_request.edited),
+// which changes the merge result that job is building.
+func mustRunAgain(trigger string) bool {
+	return trigger == "pull_request.edited" || !strings.HasPrefix(trigger, "pull_request.")
 }
 
 // CancelPR cancels the queued or running diff of a closed pull request.

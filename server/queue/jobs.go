@@ -36,10 +36,11 @@ type PRDiffArgs struct {
 	// Only narrows the diff to one Kustomization or cluster; the zero
 	// value diffs everything the pull request affects.
 	Only Filter `json:"only,omitzero"`
-	// Rerun marks a diff a person asked for (a re-run button, a comment):
-	// it is queued even when a job of the same SHA is queued or running,
-	// which it then supersedes, since the person may have changed the
-	// cluster since that job started.
+	// Rerun marks a diff a person asked for (a re-run button, a comment),
+	// or one asked for because the base branch changed: it is queued even
+	// when a job of the same SHA is queued or running, which it then
+	// supersedes, since the person may have changed the cluster, or the
+	// merge result has changed, since that job started.
 	Rerun bool `json:"rerun,omitempty"`
 }
 
