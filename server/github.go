@@ -121,6 +121,23 @@ func allPermanent(err error) bool {
 	return true
 }
 
+// CheckSkipper is what GitHubSuperseded needs of the App.
+type CheckSkipper interface {
+	SkipCheck(ctx context.Context, installationID int64, repo, headSHA, newerSHA string, refs githubapp.Refs) error
+}
+
+// GitHubSuperseded completes the check run that a diff superseded by a
+// newer push left queued or in progress (githubapp.SupersededConclusion,
+// naming the newer head). It implements queue.SupersededHandler.
+type GitHubSuperseded struct {
+	App CheckSkipper
+}
+
+// DiffSuperseded implements queue.SupersededHandler.
+func (g GitHubSuperseded) DiffSuperseded(ctx context.Context, a queue.PRDiffArgs, newerSHA string, refs queue.Refs) error {
+	return g.App.SkipCheck(ctx, a.InstallationID, a.Repo, a.HeadSHA, newerSHA, StoreRefs{Refs: refs})
+}
+
 // StoreRefs adapts the store's published references to githubapp.Refs.
 type StoreRefs struct {
 	Refs queue.Refs

@@ -42,6 +42,11 @@ type PRDiffArgs struct {
 	// supersedes, since the person may have changed the cluster, or the
 	// merge result has changed, since that job started.
 	Rerun bool `json:"rerun,omitempty"`
+	// Supersedes is set by EnqueuePRDiff: the head SHA of the job this one
+	// superseded while that job waited between attempts. That job is
+	// cancelled without running again, so this one hands it to
+	// Handlers.Superseded (its check run may be in progress).
+	Supersedes string `json:"supersedes,omitempty"`
 }
 
 // Filter narrows a diff. Empty fields match everything.
