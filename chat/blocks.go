@@ -73,9 +73,10 @@ type Rendered struct {
 	Blocks []slack.Block
 	// Text is the plain notification text.
 	Text string
-	// OmittedObjects counts the changed objects (and Kustomization errors)
-	// whose text is not wholly in Blocks; OmittedOther is set when summary
-	// lines or notes are left out. Either means the full report must be
+	// OmittedObjects counts the changed objects (and Kustomization errors,
+	// HelmRelease errors and values diffs) whose text is not wholly in
+	// Blocks; OmittedOther is set when summary lines, notes, risk flags or
+	// image changes are left out. Either means the full report must be
 	// uploaded and linked (Message.FileLink): the message says so, but only
 	// the file holds everything.
 	OmittedObjects int
@@ -85,23 +86,29 @@ type Rendered struct {
 // NeedsFile reports whether part of the report is not in the blocks.
 func (r Rendered) NeedsFile() bool { return r.OmittedObjects > 0 || r.OmittedOther }
 
-// Render draws m as Block Kit within m.Limits: a header, the pull request
-// facts, the totals, then as much of the body (report error, notes, one
-// line per Kustomization, each changed object's diff in code blocks split
-// at 3,000 characters) as fits, in that order; what does not fit is
-// counted, announced in the message and linked through m.FileLink; last a
-// status line and the buttons Post diff to PR, Approve PR (with a confirm
-// dialog) and View PR. Secret values are whatever the report holds: the
-// engine masks them, Render adds nothing but the report.
+// Render draws m as Block Kit within m.Limits, with the facts the pull
+// request comment shows: a header, the pull request facts, the totals
+// opened by the blast radius, the risk flags and image changes (each list
+// cut with "…and N more" when long), then as much of the body as fits, in
+// this order: report error, notes, one line per Kustomization, then per
+// Kustomization the pull request's changes (each changed object's diff in
+// code blocks split at 3,000 characters, a flagged object's title marked
+// with :warning: and its risk kinds) and its HelmReleases (chart
+// versions, values diff, objects, hooks and tests), and last the drift of
+// every Kustomization. What does not fit is counted, announced in the
+// message and linked through m.FileLink; last come a status line and the
+// buttons Post diff to PR, Approve PR (with a confirm dialog) and View PR.
+// Secret values are whatever the report holds: the engine masks them,
+// Render adds nothing but the report.
 func Render(m Message) Rendered {
 	lim := m.Limits.withDefaults()
-	head := headBlocks(m.Report)
+	head, headOmitted := headBlocks(m.Report, lim)
 	tail := tailBlocks(m)
 	left := budget{
 		blocks: lim.Blocks - len(head) - len(tail) - 1, // one for the omission note
 		text:   lim.TotalText - blocksText(head) - blocksText(tail) - omissionReserve,
 	}
-	out := Rendered{Text: fallbackText(m.Report)}
+	out := Rendered{Text: fallbackText(m.Report), OmittedOther: headOmitted}
 	body := make([]slack.Block, 0, left.blocks)
 	omitted := map[int]bool{}
 	full := false
@@ -143,14 +150,20 @@ func (l *budget) take(b slack.Block) bool {
 	return true
 }
 
-func headBlocks(r *diff.Report) []slack.Block {
-	blocks := []slack.Block{
+// headBlocks are the blocks every message starts with: the header, the
+// pull request facts, the totals with the blast radius, then the risk
+// flags (at most a quarter of the message's text, and of a section) and
+// the image changes (half that); omitted is true when a list was cut.
+func headBlocks(r *diff.Report, lim Limits) (blocks []slack.Block, omitted bool) {
+	blocks = []slack.Block{
 		slack.NewHeaderBlock(plain(ellipsize(headerTitle(r), 150)), slack.HeaderBlockOptionBlockID("fluxdiff_header")),
 	}
 	if fields := factFields(r); len(fields) > 0 {
 		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil, slack.SectionBlockOptionBlockID("fluxdiff_facts")))
 	}
-	return append(blocks, section("fluxdiff_totals", totalsLine(r)))
+	blocks = append(blocks, section("fluxdiff_totals", totalsText(r)))
+	risks, omitted := riskBlocks(r, min(lim.SectionText, lim.TotalText/4))
+	return append(blocks, risks...), omitted
 }
 
 func headerTitle(r *diff.Report) string {
@@ -210,75 +223,11 @@ func short(sha string) string {
 	return sha
 }
 
-// totalsLine sums the counts of every Kustomization.
-func totalsLine(r *diff.Report) string {
-	if r.Error != "" {
-		return ":x: *The diff could not run:*"
-	}
-	if len(r.Kustomizations) == 0 {
-		return "No Flux Kustomization is affected."
-	}
-	var c diff.Counts
-	errs := 0
-	for _, k := range r.Kustomizations {
-		for _, a := range diff.Actions {
-			c = addCount(c, a, k.Counts.Of(a))
-		}
-		if k.Error != "" {
-			errs++
-		}
-	}
-	counts := countsText(c)
-	line := "*" + strings.ToUpper(counts[:1]) + counts[1:] + "*"
-	line += fmt.Sprintf(" in %d Kustomization%s", len(r.Kustomizations), plural(len(r.Kustomizations)))
-	if errs > 0 {
-		line += fmt.Sprintf(" · :x: %d could not be diffed", errs)
-	}
-	return line
-}
-
-func addCount(c diff.Counts, a diff.Action, n int) diff.Counts {
-	switch a {
-	case diff.ActionCreated:
-		c.Created += n
-	case diff.ActionConfigured:
-		c.Configured += n
-	case diff.ActionDeleted:
-		c.Deleted += n
-	case diff.ActionUnchanged:
-		c.Unchanged += n
-	case diff.ActionSkipped:
-		c.Skipped += n
-	case diff.ActionFailed:
-		c.Failed += n
-	}
-	return c
-}
-
-// countsText is "1 created, 2 configured" (actions that change or fail),
-// or "no changes" (with skipped objects, if any).
-func countsText(c diff.Counts) string {
-	var parts []string
-	for _, a := range []diff.Action{diff.ActionCreated, diff.ActionConfigured, diff.ActionDeleted, diff.ActionFailed, diff.ActionSkipped} {
-		if n := c.Of(a); n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, a))
-		}
-	}
-	if c.Created+c.Configured+c.Deleted+c.Failed == 0 {
-		return strings.Join(append([]string{"no changes"}, parts...), ", ")
-	}
-	return strings.Join(parts, ", ")
-}
-
 func plural(n int) string {
 	if n == 1 {
 		return ""
 	}
 	return "s"
-}
-
-func fallbackText(r *diff.Report) string {
-	return ellipsize(headerTitle(r)+": "+strings.TrimSuffix(strings.ReplaceAll(strings.ReplaceAll(totalsLine(r), "*", ""), ":x: ", ""), ":"), 300)
 }
 
 func omissionBlock(m Message, r Rendered) slack.Block {
@@ -287,7 +236,7 @@ func omissionBlock(m Message, r Rendered) slack.Block {
 		what = append(what, fmt.Sprintf("%d changed object%s or error%s (in whole or in part)", r.OmittedObjects, plural(r.OmittedObjects), plural(r.OmittedObjects)))
 	}
 	if r.OmittedOther {
-		what = append(what, "some summary lines")
+		what = append(what, "some summary lines, notes or risk flags")
 	}
 	text := ":page_facing_up: *This report is too long for one Slack message:* " + strings.Join(what, " and ") + " are not shown here."
 	if m.FileLink != "" {

@@ -36,8 +36,9 @@ func (b *bodyBuilder) add(text string, unit int) {
 
 // bodyPieces lays out the body of a report message, in display order: the
 // report error, notes, one summary line per Kustomization, then per
-// Kustomization that changes or fails a heading and its objects (failed
-// and deleted first), each section at most max characters.
+// Kustomization with something from the pull request a heading, its
+// objects (failed and deleted first) and its HelmReleases, and last the
+// drift of every Kustomization, each section at most max characters.
 func bodyPieces(r *diff.Report, max int) []piece {
 	b := &bodyBuilder{max: max}
 	if r.Error != "" {
@@ -55,7 +56,7 @@ func bodyPieces(r *diff.Report, max int) []piece {
 		b.lines(lines)
 	}
 	for _, k := range r.Kustomizations {
-		if k.Error == "" && len(k.Warnings) == 0 && k.Counts.Created+k.Counts.Configured+k.Counts.Deleted+k.Counts.Failed+k.Counts.Skipped == 0 {
+		if !hasPRContent(k) {
 			continue
 		}
 		b.lines(kustomizationHeading(k))
@@ -63,8 +64,10 @@ func bodyPieces(r *diff.Report, max int) []piece {
 			b.units++
 			b.code(":x: *could not be diffed*", k.Error, b.units)
 		}
-		b.changes(k)
+		b.prChanges(k)
+		b.helmReleases(k)
 	}
+	b.drift(r.Kustomizations)
 	return b.pieces
 }
 
@@ -110,10 +113,20 @@ func (b *bodyBuilder) code(title, raw string, unit int) {
 // a longer one goes into its code block.
 const maxInlineReason = 300
 
-func (b *bodyBuilder) change(ch diff.Change, content string, unit int) {
+// change adds one object: its action, ID and class, the risk kinds it is
+// flagged with (flags, after a :warning:), its reason, and content in a
+// code block.
+func (b *bodyBuilder) change(ch diff.Change, content string, flags []diff.RiskKind, unit int) {
 	title := fmt.Sprintf("*%s* `%s`", ch.Action, esc(ch.ID()))
 	if ch.Class != "" {
 		title += " · " + string(ch.Class)
+	}
+	if len(flags) > 0 {
+		kinds := make([]string, len(flags))
+		for i, f := range flags {
+			kinds[i] = esc(string(f))
+		}
+		title += " · :warning: *" + strings.Join(kinds, ", ") + "*"
 	}
 	if r := ch.Reason; r != "" {
 		if textLen(r) <= maxInlineReason && !strings.Contains(r, "\n") {
@@ -138,12 +151,28 @@ func summaryLine(k diff.KustomizationReport) string {
 		line += " on `" + esc(k.Where()) + "`"
 	}
 	if k.Error != "" {
-		return line + ": :x: could not be diffed"
+		line += ": :x: could not be diffed"
+	} else {
+		line += ": " + countsText(k.Counts)
+		if k.Classes != nil {
+			line += " (" + k.Classes.String() + ")"
+		}
 	}
-	if k.Classes != nil {
-		return line + ": " + countsText(k.Counts) + " (" + k.Classes.String() + ")"
+	if len(k.HelmReleases) > 0 {
+		var c diff.Counts
+		errs := 0
+		for _, h := range k.HelmReleases {
+			c = addCounts(c, h.Counts)
+			if h.Error != "" {
+				errs++
+			}
+		}
+		line += " · " + helmCountsText(len(k.HelmReleases), c, errs)
 	}
-	return line + ": " + countsText(k.Counts)
+	if n := riskCount(k); n > 0 {
+		line += fmt.Sprintf(" · :warning: %d risk flag%s", n, plural(n))
+	}
+	return line
 }
 
 func kustomizationHeading(k diff.KustomizationReport) []string {

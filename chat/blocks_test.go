@@ -113,6 +113,7 @@ func TestRenderGolden(t *testing.T) {
 		{"pr-unstored", Message{Report: loadReport(t, "pr")}},
 		{"drift", Message{Report: loadReport(t, "drift"), ReportID: 8}},
 		{"error", Message{Report: loadReport(t, "error"), ReportID: 9}},
+		{"risky", Message{Report: loadReport(t, "risky"), ReportID: 11}},
 		{"too-long", Message{Report: bigReport(30, 40), ReportID: 10}},
 		{"too-long-linked", Message{Report: bigReport(30, 40), ReportID: 10, FileLink: "https://acme.slack.com/files/U1/F1/report.txt", FileName: "fluxdiff-acme-fleet-pr99-report10.txt"}},
 	}

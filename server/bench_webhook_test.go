@@ -20,6 +20,7 @@ import (
 	"github.com/fluxdiff/fluxdiff/server/queue"
 	"github.com/fluxdiff/fluxdiff/server/servertest"
 	"github.com/fluxdiff/fluxdiff/server/store"
+	"github.com/fluxdiff/fluxdiff/server/store/storetest"
 )
 
 // loadEnv carries the load generator's settings (JSON) to the helper
@@ -33,7 +34,8 @@ const loadResultPrefix = "LOADGEN-RESULT "
 // BenchmarkWebhookUnderLoad sends signed pull_request deliveries from a
 // separate process (this test binary run again as TestWebhookLoadGenerator)
 // over loopback to fluxdiff's HTTP server as `fluxdiff serve` builds it
-// (middleware, webhook verification, de-duplication, the SQLite queue), at
+// (middleware, webhook verification, de-duplication, the queue on SQLite,
+// the default store, and on PostgreSQL, each a sub-benchmark), at
 // 500 per second for 20 seconds with at most 256 in flight, each delivery a
 // different pull request. It reports the acknowledgement latency the
 // sender saw (p50, p99, max) and the jobs in the queue against the
@@ -41,14 +43,18 @@ const loadResultPrefix = "LOADGEN-RESULT "
 // benchmark. The queue's workers are not started: only the webhook path is
 // measured.
 func BenchmarkWebhookUnderLoad(b *testing.B) {
+	for _, be := range storetest.Backends() {
+		b.Run(be.Name, func(b *testing.B) { benchWebhook(b, be.URL(b)) })
+	}
+}
+
+// benchWebhook is BenchmarkWebhookUnderLoad on the store at storeURL.
+func benchWebhook(b *testing.B, storeURL string) {
 	for b.Loop() {
-		url, st := startWebhookServer(b)
+		url, st := startWebhookServer(b, storeURL)
 		cfg := loadConfig{URL: url, Secret: webhookSecret, Rate: 500, Seconds: 20, MaxInFlight: 256, InstallationID: 42}
 		res := runLoadGenerator(b, cfg)
-		var jobs int
-		if err := st.SQLDB().QueryRowContext(context.Background(), "SELECT count(*) FROM river_job WHERE kind = 'pr_diff'").Scan(&jobs); err != nil {
-			b.Fatal(err)
-		}
+		jobs := countDiffJobs(b, st)
 		b.ReportMetric(res.P50, "p50-ms")
 		b.ReportMetric(res.P99, "p99-ms")
 		b.ReportMetric(res.Max, "max-ms")
@@ -63,10 +69,26 @@ func BenchmarkWebhookUnderLoad(b *testing.B) {
 	}
 }
 
-// startWebhookServer starts the HTTP server with the GitHub webhook on a
-// fresh SQLite store and a queue that is not started.
-func startWebhookServer(b *testing.B) (string, *store.Store) {
-	st, err := store.Open(b.Context(), "sqlite://"+filepath.Join(b.TempDir(), "fluxdiff.db"))
+// countDiffJobs counts the pull request diff jobs in the queue's table.
+func countDiffJobs(b *testing.B, st *store.Store) int {
+	const q = "SELECT count(*) FROM river_job WHERE kind = 'pr_diff'"
+	var n int
+	var err error
+	if db := st.SQLDB(); db != nil {
+		err = db.QueryRowContext(context.Background(), q).Scan(&n)
+	} else {
+		err = st.PgxPool().QueryRow(context.Background(), q).Scan(&n)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+// startWebhookServer starts the HTTP server with the GitHub webhook on the
+// fresh store at storeURL and a queue that is not started.
+func startWebhookServer(b *testing.B, storeURL string) (string, *store.Store) {
+	st, err := store.Open(b.Context(), storeURL)
 	if err != nil {
 		b.Fatal(err)
 	}

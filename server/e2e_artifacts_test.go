@@ -13,9 +13,11 @@ import (
 )
 
 // objectChange is one change of a report, without what differs between
-// runs (the cluster's resource versions are not in it).
+// runs (the cluster's resource versions are not in it), with its class
+// against the base branch.
 type objectChange struct {
 	Row, Kind, Namespace, Name, Action, Diff string
+	Class                                    diff.Class
 }
 
 func objectChanges(r diff.Report) []objectChange {
@@ -26,7 +28,7 @@ func objectChanges(r diff.Report) []objectChange {
 				continue
 			}
 			out = append(out, objectChange{Row: k.Cluster + "/" + k.Namespace + "/" + k.Name, Kind: c.Kind,
-				Namespace: c.Namespace, Name: c.Name, Action: string(c.Action), Diff: c.Diff})
+				Namespace: c.Namespace, Name: c.Name, Action: string(c.Action), Diff: c.Diff, Class: c.Class})
 		}
 	}
 	return out
@@ -39,7 +41,10 @@ func objectChanges(r diff.Report) []objectChange {
 // that an ArtifactGenerator copies from apps/base and apps/<cluster>
 // (source-watcher's copy rules), so the change reaches them through the
 // generator: the same Kustomizations must be selected and the same object
-// changes shown as in the classic layout, where they read the GitRepository.
+// changes shown as in the classic layout, where they read the GitRepository,
+// and classified alike: the artifact assembled from the base branch's tree
+// is the base of the one assembled from the merge commit's, so the label is
+// the pull request's change (pr).
 func TestGeneratedArtifactsDiffLikeTheClassicLayout(t *testing.T) {
 	const ns = "apps/base/podinfo/namespace.yaml"
 	reports := map[string]diff.Report{}
@@ -60,9 +65,13 @@ func TestGeneratedArtifactsDiffLikeTheClassicLayout(t *testing.T) {
 			if rep.Error != "" {
 				t.Fatalf("report error: %s", rep.Error)
 			}
+			if rep.Base != w.BaseSHA {
+				t.Errorf("report classified against %q, want the merge commit's first parent %q", rep.Base, w.BaseSHA)
+			}
 			for _, k := range rep.Kustomizations {
-				if k.Error != "" {
-					t.Errorf("%s/%s/%s: %s", k.Cluster, k.Namespace, k.Name, k.Error)
+				if k.Error != "" || k.BaseError != "" || k.Classes == nil {
+					t.Errorf("%s/%s/%s: error %q, base error %q, classified %v; want classified changes",
+						k.Cluster, k.Namespace, k.Name, k.Error, k.BaseError, k.Classes != nil)
 				}
 			}
 			reports[layout.name] = rep
@@ -82,9 +91,10 @@ func TestGeneratedArtifactsDiffLikeTheClassicLayout(t *testing.T) {
 	}
 	changes := objectChanges(classic)
 	if !slices.ContainsFunc(changes, func(c objectChange) bool {
-		return c.Kind == "Namespace" && c.Name == "podinfo" && c.Action == string(diff.ActionConfigured) && strings.Contains(c.Diff, "team: podinfo")
+		return c.Kind == "Namespace" && c.Name == "podinfo" && c.Action == string(diff.ActionConfigured) &&
+			strings.Contains(c.Diff, "team: podinfo") && c.Class == diff.ClassPR
 	}) {
-		t.Errorf("classic layout: no configured Namespace podinfo with the new label in %+v", changes)
+		t.Errorf("classic layout: no configured Namespace podinfo with the new label, class pr, in %+v", changes)
 	}
 	if d := cmp.Diff(changes, objectChanges(gen)); d != "" {
 		t.Errorf("object changes (-classic +2.7):\n%s", d)

@@ -74,4 +74,31 @@ func handEditIsDrift(t *testing.T, w *world) {
 		t.Errorf("comment: tag at %d, drift section at %d, hand edit at %d; want the tag first, the edit in the drift section:\n%s",
 			tagAt, driftAt, intervalAt, body)
 	}
+	handEditIsDriftOnComment(t, w, 9, map[string][]diff.FieldChange{"staging": {{Path: "spec.interval", Class: diff.ClassDrift}, tag}})
+}
+
+// handEditIsDriftOnComment asks for the diff of pull request number's
+// staging apps Kustomization with a /flux-diff comment, and wants it
+// classified as the webhook's diff is: against the merge commit's first
+// parent, with fields classified as want says.
+func handEditIsDriftOnComment(t *testing.T, w *world, number int, want map[string][]diff.FieldChange) {
+	const ask = "/flux-diff kustomization apps --cluster staging"
+	w.gh.SetPermission(fleetRepo, "alice", "write")
+	before := len(mustReports(t, w, number))
+	asked := w.gh.AddComment(fleetRepo, number, "alice", ask)
+	w.send(t, "issue_comment", w.commentPayload(t, number, asked.ID, "alice", ask), webhookSecret)
+	waitFor(t, "a new report after "+ask, func() bool { return len(mustReports(t, w, number)) > before })
+	rep := w.lastReport(t, number)
+	if rep.Base != w.BaseSHA || rep.PullRequest.Trigger != "issue_comment" {
+		t.Errorf("comment's report: trigger %q, classified against %q, want issue_comment against %q", rep.PullRequest.Trigger, rep.Base, w.BaseSHA)
+	}
+	if d := cmp.Diff([]string{"staging/flux-system/apps"}, servertest.Rows(rep)); d != "" {
+		t.Errorf("comment's report: Kustomizations diffed (-want +got):\n%s", d)
+	}
+	for cluster, fields := range want {
+		c, ok := change(rep, cluster, "apps", "HelmRelease", "podinfo")
+		if d := cmp.Diff(fields, c.Fields); !ok || d != "" {
+			t.Errorf("comment's report, %s: fields of HelmRelease podinfo (-want +got):\n%s", cluster, d)
+		}
+	}
 }

@@ -136,7 +136,9 @@ func (p *Pipeline) run(ctx context.Context, job queue.PRJob) (queue.Result, erro
 	defer cancel()
 	base, releaseBase := p.baseTree(ctx, hc, gh, job.Repo, pr.MergeSHA, targets, rep, log)
 	defer releaseBase()
-	rows, downNotes := p.diffTargets(dctx, job, trees{merge: tree.Dir, base: base}, targets, look.Unavailable)
+	roots, closeBase := withBase(tree.Dir, base)
+	defer closeBase()
+	rows, downNotes := p.diffTargets(dctx, job, roots, targets, look.Unavailable)
 	if err := ctx.Err(); err != nil {
 		return queue.Result{}, err // cancelled or timed out: the rows are not the real answer
 	}

@@ -9,14 +9,46 @@ import (
 
 	"github.com/fluxdiff/fluxdiff/diff"
 	"github.com/fluxdiff/fluxdiff/githubapp"
+	"github.com/fluxdiff/fluxdiff/kube"
 )
 
 // trees are the source trees one pull request is diffed with: the
 // test-merge commit's, and the base branch's that the changes are
-// classified against ("" when it could not be had: changes are then
-// shown unclassified).
+// classified against ("" when it could not be had, or there is no pull
+// request: changes are then shown unclassified). baseArts assembles the
+// base tree's ExternalArtifacts (nil without a base tree).
 type trees struct {
 	merge, base string
+	baseArts    *kube.ArtifactTrees
+}
+
+// withBase returns the trees of a diff of merge against base ("" for
+// none); close removes the base artifacts it assembled.
+func withBase(merge, base string) (roots trees, close func()) {
+	roots = trees{merge: merge, base: base}
+	if base == "" {
+		return roots, func() {}
+	}
+	roots.baseArts = kube.NewArtifactTrees(base)
+	return roots, func() { _ = roots.baseArts.Close() }
+}
+
+// baseOf returns the base to classify the targets ts with, which build
+// from root: the base tree itself, or for an ExternalArtifact the same
+// artifact assembled from the base tree as from the merge tree
+// (ts[0].entry's copy rules; the targets of one group share them). Without
+// a base tree both are "". When the artifact cannot be assembled from the
+// base tree, baseErr says why (source-watcher would fail the same way on
+// the base branch).
+func (r trees) baseOf(ctx context.Context, ts []target) (base, baseErr string) {
+	if ts[0].root == "" || r.base == "" {
+		return r.base, ""
+	}
+	dir, err := r.baseArts.Root(ctx, ts[0].entry)
+	if err != nil {
+		return "", "the artifact could not be assembled from the base branch: " + err.Error()
+	}
+	return dir, ""
 }
 
 // baseTree fetches the tree of the base commit the test-merge commit was

@@ -120,12 +120,11 @@ func (p *Pipeline) diffGroup(ctx context.Context, dc diffClients, cluster string
 	dctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(ts)))
 	defer cancel()
 	d := &diff.Differ{Client: dc.apply, Management: dc.mgmt, Target: dc.target, Cluster: cluster, Concurrency: p.DiffConcurrency, Builds: p.Builds, Helm: dc.helm}
-	root, base := roots.merge, roots.base
+	root := roots.merge
 	if ts[0].root != "" {
-		// An ExternalArtifact's tree, assembled from the merge tree only: no
-		// base artifact is assembled, so these changes stay unclassified.
-		root, base = ts[0].root, ""
+		root = ts[0].root // an ExternalArtifact's tree, assembled from the merge tree
 	}
+	base, baseErr := roots.baseOf(ctx, ts)
 	rep, err := d.Diff(dctx, diff.Request{Root: root, Base: base, Kustomization: kss[0], More: kss[1:], Recursive: true, Ignore: ts[0].entry.Ignore})
 	if err != nil {
 		rows := errorRows(cluster, ts, fmt.Sprintf("not diffed: %v", err))
@@ -137,6 +136,9 @@ func (p *Pipeline) diffGroup(ctx context.Context, dc diffClients, cluster string
 	for i, k := range rep.Kustomizations {
 		if w, ok := warnings[k.Namespace+"/"+k.Name]; ok && k.Parent == "" {
 			rep.Kustomizations[i].Warnings = append(rep.Kustomizations[i].Warnings, w)
+		}
+		if baseErr != "" && k.Error == "" {
+			rep.Kustomizations[i].BaseError = baseErr
 		}
 	}
 	return rep.Kustomizations

@@ -55,6 +55,10 @@ func (p *Pipeline) targets(ctx context.Context, job queue.PRJob, pr *githubapp.P
 		if note != "" {
 			notes = append(notes, note)
 		}
+		// A Kustomization named by the filter but not selected reads its
+		// ExternalArtifact too.
+		out, more = onArtifacts(ctx, out, arts)
+		notes = append(notes, more...)
 		notes = append(notes, fmt.Sprintf("Narrowed by %s to %s: other Kustomizations are not shown. "+
 			"Comment /flux-diff or push to see them all.", cmp.Or(job.RequestedBy, "a request"), filterText(job.Only)))
 	}

@@ -33,18 +33,47 @@ func sourceTargets(ctx context.Context, picked []kube.Selected, arts *kube.Artif
 				"which is not fetched; the diff builds without those files.", e.Namespace, e.Name, e.Cluster,
 				in.Repository.Namespace, in.Repository.Name, in.ToPath))
 		}
-		t := target{entry: e, definition: s.Definition, isNew: s.New}
-		if e.Artifact != nil {
-			root, err := arts.Root(ctx, e)
-			if err != nil {
-				notes = append(notes, notDiffedNote(e, err.Error()))
-				continue
-			}
-			// The artifact is the tree as source-watcher stored it: the
-			// GitRepository's ignore rules were applied when it was made.
-			ec := *e
-			ec.Ignore = ""
-			t.entry, t.root = &ec, root
+		t, err := onArtifact(ctx, target{entry: e, definition: s.Definition, isNew: s.New}, arts)
+		if err != nil {
+			notes = append(notes, notDiffedNote(e, err.Error()))
+			continue
+		}
+		out = append(out, t)
+	}
+	return out, notes
+}
+
+// onArtifact points t at the tree of the ExternalArtifact its
+// Kustomization reads, assembled by arts, when it reads one and is not
+// pointed at it yet; other targets are returned as they are. The error says
+// why the artifact cannot be assembled.
+func onArtifact(ctx context.Context, t target, arts *kube.ArtifactTrees) (target, error) {
+	e := t.entry
+	if e.Artifact == nil || t.root != "" {
+		return t, nil
+	}
+	root, err := arts.Root(ctx, e)
+	if err != nil {
+		return t, err
+	}
+	// The artifact is the tree as source-watcher stored it: the
+	// GitRepository's ignore rules were applied when it was made.
+	ec := *e
+	ec.Ignore = ""
+	t.entry, t.root = &ec, root
+	return t, nil
+}
+
+// onArtifacts applies onArtifact to every target of ts, leaving out those
+// whose artifact cannot be assembled, with a note saying why.
+func onArtifacts(ctx context.Context, ts []target, arts *kube.ArtifactTrees) ([]target, []string) {
+	out := make([]target, 0, len(ts))
+	var notes []string
+	for _, t := range ts {
+		t, err := onArtifact(ctx, t, arts)
+		if err != nil {
+			notes = append(notes, notDiffedNote(t.entry, err.Error()))
+			continue
 		}
 		out = append(out, t)
 	}

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/google/go-github/v55/github"
 
 	"github.com/fluxdiff/fluxdiff/chat"
 	"github.com/fluxdiff/fluxdiff/diff"
@@ -86,12 +88,9 @@ func (s *Slack) commandReport(ctx context.Context, cmd chat.Command, userID stri
 	if cmd.Path != "" {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("Built from path `%s` instead of each Kustomization's spec.path (--path).", cmd.Path))
 	}
-	rows, notes, err := s.diffEntries(ctx, src, entries, cmd.Path)
-	if err != nil {
+	if err := s.diffEntries(ctx, rep, src, entries, cmd.Path); err != nil {
 		return nil, err
 	}
-	rep.Notes = append(rep.Notes, notes...)
-	rep.Kustomizations = rows
 	return rep, nil
 }
 
@@ -112,26 +111,57 @@ func (s *Slack) newCommandReport(src source, entries []*kube.Entry, userID strin
 }
 
 // diffEntries diffs each entry on its cluster at src, with path instead of
-// spec.path when set. Entries that cannot be diffed are rows saying why.
-func (s *Slack) diffEntries(ctx context.Context, src source, entries []*kube.Entry, path string) ([]diff.KustomizationReport, []string, error) {
+// spec.path when set, into rep's rows and notes. A pull request's changes
+// are classified against its base branch as the pipeline's are (the same
+// base tree, from the same cache); a branch head's are not. Entries that
+// cannot be diffed are rows saying why.
+func (s *Slack) diffEntries(ctx context.Context, rep *diff.Report, src source, entries []*kube.Entry, path string) error {
 	p := s.Pipeline
 	gh, err := s.GitHub.Installation(src.installationID)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	hc, err := s.GitHub.InstallationHTTPClient(src.installationID)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	tree, err := p.Sources.Tree(ctx, hc, gh, src.repo, src.sha)
 	if err != nil {
-		return nil, nil, fmt.Errorf("source of %s at %s: %w", src.repo, src.sha, err)
+		return fmt.Errorf("source of %s at %s: %w", src.repo, src.sha, err)
 	}
 	defer tree.Release()
-	defs, err := s.definitions(ctx, src, tree.Dir)
+	arts := kube.NewArtifactTrees(tree.Dir) // ExternalArtifacts assembled from the tree
+	defer func() { _ = arts.Close() }()
+	defs, err := s.definitions(ctx, src, tree.Dir, arts)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
+	targets, rows, notes := commandTargets(ctx, entries, defs, path, arts)
+	base, releaseBase := s.commandBase(ctx, hc, gh, src, targets, rep)
+	defer releaseBase()
+	roots, closeBase := withBase(tree.Dir, base)
+	defer closeBase()
+	var down []kube.ClusterStatus
+	for _, st := range p.Watcher.Status() {
+		if !st.OK() {
+			down = append(down, st)
+		}
+	}
+	diffed, downNotes := p.diffTargets(ctx, queue.PRJob{}, roots, targets, down)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rep.Notes = append(append(rep.Notes, notes...), downNotes...)
+	rep.Kustomizations = append(diffed, rows...)
+	return nil
+}
+
+// commandTargets returns the targets of a command's entries, each with its
+// definition in defs and path instead of spec.path when set, and pointed at
+// its ExternalArtifact assembled by arts when it reads one; entries that
+// cannot be diffed are rows saying why, artifacts that cannot be assembled
+// notes.
+func commandTargets(ctx context.Context, entries []*kube.Entry, defs map[kube.ObjectKey]*kustomizev1.Kustomization, path string, arts *kube.ArtifactTrees) ([]target, []diff.KustomizationReport, []string) {
 	var targets []target
 	var rows []diff.KustomizationReport
 	for _, e := range entries {
@@ -146,31 +176,39 @@ func (s *Slack) diffEntries(ctx context.Context, src source, entries []*kube.Ent
 		}
 		targets = append(targets, t)
 	}
-	var down []kube.ClusterStatus
-	for _, st := range p.Watcher.Status() {
-		if !st.OK() {
-			down = append(down, st)
-		}
+	targets, notes := onArtifacts(ctx, targets, arts)
+	return targets, rows, notes
+}
+
+// commandBase returns the base tree a command's diff is classified
+// against and its release: a pull request's, as Pipeline.baseTree fetches
+// it for the webhook's diff. A branch head has no base to tell its changes
+// from drift: rep then says so in one note and the changes are left
+// unclassified.
+func (s *Slack) commandBase(ctx context.Context, hc *http.Client, gh *github.Client, src source, ts []target, rep *diff.Report) (string, func()) {
+	if src.pr != nil {
+		log := s.log().With("installation_id", src.installationID, "repo", src.repo, "pr", src.pr.Number, "sha", src.sha)
+		return s.Pipeline.baseTree(ctx, hc, gh, src.repo, src.pr.MergeSHA, ts, rep, log)
 	}
-	diffed, notes := p.diffTargets(ctx, queue.PRJob{}, trees{merge: tree.Dir}, targets, down)
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+	if len(ts) > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("Changes are not told apart from drift: `%s` at `%s` is a branch head, "+
+			"not a pull request, so there is no base branch to compare it with.", src.branch, short(src.sha)))
 	}
-	return append(diffed, rows...), notes, nil
+	return "", func() {}
 }
 
 // definitions returns the Kustomizations as a pull request's merge result
 // defines them (a pull request may change a Kustomization's own spec), as
 // the pipeline's selection finds them; none for a branch head, which the
 // cluster's spec describes.
-func (s *Slack) definitions(ctx context.Context, src source, root string) (map[kube.ObjectKey]*kustomizev1.Kustomization, error) {
+func (s *Slack) definitions(ctx context.Context, src source, root string, arts *kube.ArtifactTrees) (map[kube.ObjectKey]*kustomizev1.Kustomization, error) {
 	if src.pr == nil {
 		return nil, nil
 	}
 	pr := src.pr
 	picked, err := s.Pipeline.Selector.Select(ctx, kube.SelectRequest{
 		Root: root, Commit: pr.MergeSHA, Base: pr.BaseSHA, Changes: fileChanges(pr.Files),
-		Candidates: s.Pipeline.Watcher.Lookup(pr.BaseRepoURL, pr.BaseRef).Entries,
+		Candidates: s.Pipeline.Watcher.Lookup(pr.BaseRepoURL, pr.BaseRef).Entries, Artifacts: arts,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("select the Kustomizations %s#%d affects: %w", pr.Repo, pr.Number, err)

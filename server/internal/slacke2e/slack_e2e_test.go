@@ -36,6 +36,7 @@ func TestSlackOnFluxExampleRepository(t *testing.T) {
 				t.Errorf("no %s button", b)
 			}
 		}
+		wantBlastRadius(t, w, m)
 		head1 = w.openAndSend(t, servertest.PR{Number: 1, Changes: map[string][]byte{
 			podinfo: replaceIn(t, w.Base, podinfo, "tag: 7.0.6", "tag: 7.2.5")}}, "pull_request.synchronize.1.json")
 		waitFor(t, "the message updated to the push", func() bool {
@@ -240,6 +241,18 @@ func TestSlackOnFluxExampleRepository(t *testing.T) {
 			t.Error(err)
 		}
 	})
+}
+
+// wantBlastRadius checks that message m opens its totals with the blast
+// radius of its stored report, the line that opens the pull request
+// comment too.
+func wantBlastRadius(t *testing.T, w *world, m chattest.Message) {
+	t.Helper()
+	_, rep := w.report(t, m)
+	br := rep.BlastRadius()
+	if all := texts(m); br.Changed+br.Created+br.Deleted == 0 || !strings.Contains(all, "*Blast radius:* "+br.String()) {
+		t.Errorf("the message lacks the blast radius %q:\n%s", br, all)
+	}
 }
 
 func wantAudit(t *testing.T, w *world, pr int, outcomes []string) {

@@ -59,8 +59,11 @@ type world struct {
 	root *testing.T
 }
 
-func newWorld(t *testing.T) *world {
-	f, err := servertest.StartFleet(t.Context(), t, servertest.ExampleRepo(), "staging", "production")
+func newWorld(t *testing.T) *world { return newWorldOf(t, servertest.ExampleRepo()) }
+
+// newWorldOf is newWorld on the example repository in repoDir.
+func newWorldOf(t *testing.T, repoDir string) *world {
+	f, err := servertest.StartFleet(t.Context(), t, repoDir, "staging", "production")
 	if err != nil {
 		kubetest.Unavailable(t, err)
 	}
