@@ -17,7 +17,10 @@ var errNotConfigured = errors.New("pipeline not configured yet")
 
 // diffWorker runs a diff job: check the job is still the pull request's
 // head, run, check again, save the report under the job's key, claim the
-// publication (the last check, recorded atomically), publish.
+// publication (the last check, recorded atomically), publish. A diff
+// that a newer commit superseded, its own or an older one it replaced
+// while that waited to retry (PRDiffArgs.Supersedes), goes to
+// Handlers.Superseded.
 type diffWorker struct {
 	river.WorkerDefaults[PRDiffArgs]
 	store    *store.Store
