@@ -44,7 +44,8 @@ func totalsText(r *diff.Report) string {
 
 // totalsExtra lists what the blast radius leaves out: "No changes" when
 // nothing changes, failed and skipped objects, Kustomizations that could
-// not be diffed, and the HelmReleases' objects.
+// not be diffed, and the HelmReleases by how their objects change (the
+// blast radius counts those objects in its totals, not the releases).
 func totalsExtra(r *diff.Report) []string {
 	var c, helm diff.Counts
 	errs, releases, helmErrs := 0, 0, 0
@@ -124,7 +125,7 @@ func fallbackText(r *diff.Report) string {
 	case len(r.Kustomizations) == 0:
 		text += "no Flux Kustomization is affected"
 	default:
-		text += "blast radius " + r.BlastRadius().String()
+		text += "blast radius " + r.BlastRadius().Short()
 		errs := 0
 		for _, k := range r.Kustomizations {
 			if k.Error != "" {

@@ -34,7 +34,7 @@ type HelmInput struct {
 	// Changes are the build's object changes, by Change.ID.
 	Changes map[string]Change
 	// DryRun compares rendered objects with the cluster (see RenderedSet).
-	DryRun func(ctx context.Context, set RenderedSet) []Change
+	DryRun func(ctx context.Context, set RenderedSet) RenderedDiff
 	// AddSecrets registers secret values (from Secrets named in valuesFrom)
 	// so that every text of the report is scrubbed of them.
 	AddSecrets func(values ...string)
@@ -67,6 +67,16 @@ type RenderedSet struct {
 	Previous []*unstructured.Unstructured
 }
 
+// RenderedDiff is what DryRun found for a RenderedSet.
+type RenderedDiff struct {
+	// Changes has one entry per object of the set, in order, then the
+	// deletions of objects the current release has and the render does not.
+	Changes []Change
+	// Risks are the flags on those objects (see renderedRisks), without a
+	// location: the HelmDiffer's caller places them at the HelmRelease.
+	Risks []Risk
+}
+
 // Helm's resource policy annotation and the value that keeps an object
 // (helm.sh/helm/v4 pkg/kube ResourcePolicyAnno, KeepPolicy).
 const (
@@ -87,15 +97,24 @@ func (r *run) diffHelm(ctx context.Context, ks *kustomizev1.Kustomization, items
 	for _, c := range changes {
 		in.Changes[c.ID()] = c
 	}
-	return r.d.Helm.DiffHelmReleases(ctx, in)
+	reports := r.d.Helm.DiffHelmReleases(ctx, in)
+	for i := range reports {
+		h := &reports[i]
+		for j := range h.Risks {
+			h.Risks[j].File, h.Risks[j].Line = r.sources().locate(ks.Spec.Path, "HelmRelease", h.Name)
+		}
+	}
+	return reports
 }
 
 // dryRunRendered diffs a render's objects, CRDs and Namespaces first, then
-// lists the deletions.
-func (r *run) dryRunRendered(ctx context.Context, set RenderedSet) []Change {
+// lists the deletions and flags the risks.
+func (r *run) dryRunRendered(ctx context.Context, set RenderedSet) RenderedDiff {
 	changes := make([]Change, len(set.Objects))
+	seen := make([]*observation, len(set.Objects))
 	var first, rest []int
 	for i, ro := range set.Objects {
+		seen[i] = &observation{}
 		if ssautils.IsCRD(ro.Object) || ssautils.IsNamespace(ro.Object) {
 			first = append(first, i)
 		} else {
@@ -104,7 +123,7 @@ func (r *run) dryRunRendered(ctx context.Context, set RenderedSet) []Change {
 	}
 	diffAll := func(idx []int) {
 		_ = r.d.forEach(ctx, idx, func(i int) {
-			changes[i] = r.secrets.scrubChange(r.diffRendered(ctx, set.Owner, set.Objects[i]))
+			changes[i] = r.secrets.scrubChange(r.diffRendered(ctx, set.Owner, set.Objects[i], seen[i]))
 		})
 	}
 	diffAll(first)
@@ -112,12 +131,22 @@ func (r *run) dryRunRendered(ctx context.Context, set RenderedSet) []Change {
 		r.pending.note(set.Objects[i].Object, changes[i].Action)
 	}
 	diffAll(rest)
-	return append(changes, r.renderedDeletions(ctx, set)...)
+	deleted := r.renderedDeletions(ctx, set)
+	if n := countFailed(changes); n > 0 {
+		for i := range deleted {
+			if deleted[i].Action == ActionDeleted {
+				deleted[i].Reason = joinReasons(deleted[i].Reason, helmDeleteBlocked(n))
+			}
+		}
+	}
+	changes = append(changes, deleted...)
+	return RenderedDiff{Changes: changes, Risks: r.renderedRisks(ctx, set, changes, seen)}
 }
 
 // diffRendered dry-runs one rendered object with owner's field manager (a
-// server-side apply, as Helm 4 applies with server-side apply).
-func (r *run) diffRendered(ctx context.Context, owner ssa.Owner, ro RenderedObject) (c Change) {
+// server-side apply, as Helm 4 applies with server-side apply), recording
+// in seen what the dry-run saw.
+func (r *run) diffRendered(ctx context.Context, owner ssa.Owner, ro RenderedObject, seen *observation) (c Change) {
 	obj := ro.Object.DeepCopy()
 	defer func() {
 		if p := recover(); p != nil {
@@ -134,11 +163,15 @@ func (r *run) diffRendered(ctx context.Context, owner ssa.Owner, ro RenderedObje
 	if ro.Marked != nil {
 		paths = markedPaths(ro.Marked)
 	}
-	rm := ssa.NewResourceManager(r.d.Client, nil, owner)
+	pc := r.prefetch(ctx, obj, nil) // the one read ssa's Diff would make
+	seen.sawLive(pc.live)
+	rm := ssa.NewResourceManager(pc, nil, owner)
 	entry, live, merged, err := rm.Diff(ctx, obj.DeepCopy(), ssa.DiffOptions{})
 	if err != nil {
+		seen.refused(err)
 		return r.failedDryRun(item{obj: obj, paths: paths}, nil, err)
 	}
+	seen.sawMerged(merged)
 	switch entry.Action {
 	case ssa.CreatedAction:
 		return withDiff(changeFor(obj, ActionCreated), nil, obj, paths)

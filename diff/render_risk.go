@@ -62,12 +62,17 @@ func splitRisks(all []ReportRisk) (warnings, images []ReportRisk) {
 }
 
 // Where is " (cluster c, Kustomization ns/name)", the cluster left out when
-// unnamed: where a flag of a multi-cluster report comes from.
+// unnamed, with ", HelmRelease ns/name" for a flag on an object that
+// HelmRelease renders: where a flag of a multi-cluster report comes from.
 func (f ReportRisk) Where() string {
-	if f.Cluster == "" {
-		return " (Kustomization " + f.Kustomization + ")"
+	var helm string
+	if f.HelmRelease != "" {
+		helm = ", HelmRelease " + f.HelmRelease
 	}
-	return " (cluster " + f.Cluster + ", Kustomization " + f.Kustomization + ")"
+	if f.Cluster == "" {
+		return " (Kustomization " + f.Kustomization + helm + ")"
+	}
+	return " (cluster " + f.Cluster + ", Kustomization " + f.Kustomization + helm + ")"
 }
 
 // OrNone is s, or "(none)" when s is empty: an old or new value of a risk

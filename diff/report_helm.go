@@ -32,6 +32,10 @@ type HelmReleaseReport struct {
 	// order; Counts tallies them.
 	Changes []Change `json:"changes"`
 	Counts  Counts   `json:"counts"`
+	// Risks are the flags on the rendered objects (see Risk), by the rules
+	// of the Kustomization's own objects as they apply to what Helm does;
+	// each is located at the HelmRelease's manifest.
+	Risks []Risk `json:"risks,omitempty"`
 	// Hooks and Tests list the chart's hooks and test hooks as
 	// "Kind/name (events)": they run around an install or upgrade and are
 	// not part of the diff.
@@ -88,6 +92,10 @@ func (s *scrubber) scrubHelm(k *KustomizationReport) {
 		}
 		for j := range h.Changes {
 			h.Changes[j] = s.scrubChange(h.Changes[j])
+		}
+		for j := range h.Risks {
+			f := &h.Risks[j]
+			f.Message, f.Old, f.New = s.scrub(f.Message), s.scrub(f.Old), s.scrub(f.New)
 		}
 	}
 }

@@ -93,14 +93,25 @@ type BlastRadius struct {
 	// Kustomizations counts the report's Kustomizations, nested and failed
 	// ones included.
 	Kustomizations int `json:"kustomizations"`
-	// Created, Changed (configured) and Deleted count objects.
+	// Created, Changed (configured) and Deleted count objects: those of the
+	// Kustomizations' builds and those of the HelmReleases rendered (which
+	// helm-controller applies), the latter also counted in HelmCreated,
+	// HelmChanged and HelmDeleted.
 	Created int `json:"created"`
 	Changed int `json:"changed"`
 	Deleted int `json:"deleted"`
-	// RiskFlags counts the risks (Risk.Warning); Images counts the image
-	// changes listed besides.
+	// RiskFlags counts the risks (Risk.Warning), HelmReleases' included;
+	// Images counts the image changes listed besides.
 	RiskFlags int `json:"riskFlags"`
 	Images    int `json:"images"`
+	// HelmReleases counts the HelmRelease sections of the report (rendered,
+	// or failed to render).
+	HelmReleases int `json:"helmReleases"`
+	// HelmCreated, HelmChanged and HelmDeleted count the objects of rendered
+	// HelmReleases that Helm would create, change or delete.
+	HelmCreated int `json:"helmCreated"`
+	HelmChanged int `json:"helmChanged"`
+	HelmDeleted int `json:"helmDeleted"`
 }
 
 // BlastRadius computes the report's blast radius.
@@ -113,24 +124,58 @@ func (r *Report) BlastRadius() BlastRadius {
 		b.Created += k.Counts.Created
 		b.Changed += k.Counts.Configured
 		b.Deleted += k.Counts.Deleted
-		for _, f := range k.Risks {
-			if f.Warning() {
-				b.RiskFlags++
-			} else {
-				b.Images++
-			}
+		b.flags(k.Risks)
+		for _, h := range k.HelmReleases {
+			b.HelmReleases++
+			b.HelmCreated += h.Counts.Created
+			b.HelmChanged += h.Counts.Configured
+			b.HelmDeleted += h.Counts.Deleted
+			b.flags(h.Risks)
 		}
 	}
+	b.Created += b.HelmCreated
+	b.Changed += b.HelmChanged
+	b.Deleted += b.HelmDeleted
 	b.Clusters = len(clusters)
 	return b
 }
 
+func (b *BlastRadius) flags(risks []Risk) {
+	for _, f := range risks {
+		if f.Warning() {
+			b.RiskFlags++
+		} else {
+			b.Images++
+		}
+	}
+}
+
 // String is the blast-radius line: "N clusters, M Kustomizations, X
-// created, Y changed, Z deleted, K risk flags".
+// created, Y changed, Z deleted, K risk flags", each object count followed
+// by the part of it in HelmReleases when there is one, e.g. "5 changed (3
+// in HelmReleases)".
 func (b BlastRadius) String() string {
-	return fmt.Sprintf("%s, %s, %d created, %d changed, %d deleted, %s",
+	return b.line(true)
+}
+
+// Short is the line without the HelmRelease parts, for a title; the totals
+// are the same.
+func (b BlastRadius) Short() string {
+	return b.line(false)
+}
+
+func (b BlastRadius) line(parts bool) string {
+	objects := func(n, helm int, verb string) string {
+		s := strconv.Itoa(n) + " " + verb
+		if parts && helm > 0 {
+			s += " (" + strconv.Itoa(helm) + " in HelmReleases)"
+		}
+		return s
+	}
+	return fmt.Sprintf("%s, %s, %s, %s, %s, %s",
 		count(b.Clusters, "cluster"), count(b.Kustomizations, "Kustomization"),
-		b.Created, b.Changed, b.Deleted, count(b.RiskFlags, "risk flag"))
+		objects(b.Created, b.HelmCreated, "created"), objects(b.Changed, b.HelmChanged, "changed"),
+		objects(b.Deleted, b.HelmDeleted, "deleted"), count(b.RiskFlags, "risk flag"))
 }
 
 // count is "1 word" or "n words".
@@ -142,28 +187,39 @@ func count(n int, word string) string {
 }
 
 // Risks lists every flag of the report, warnings first in kind order, then
-// the image changes, each group in report order; cluster and Kustomization
+// the image changes, each group in report order (a Kustomization's own flags,
+// then those of its HelmReleases); cluster, Kustomization and HelmRelease
 // are given with each.
 func (r *Report) Risks() []ReportRisk {
+	var all []ReportRisk
+	for _, k := range r.Kustomizations {
+		ks := k.Namespace + "/" + k.Name
+		for _, f := range k.Risks {
+			all = append(all, ReportRisk{Risk: f, Cluster: k.Cluster, Kustomization: ks})
+		}
+		for _, h := range k.HelmReleases {
+			for _, f := range h.Risks {
+				all = append(all, ReportRisk{Risk: f, Cluster: k.Cluster, Kustomization: ks, HelmRelease: h.Namespace + "/" + h.Name})
+			}
+		}
+	}
 	var out []ReportRisk
 	for order := 0; order < len(riskOrder); order++ {
-		for _, k := range r.Kustomizations {
-			for _, f := range k.Risks {
-				if riskOrder[f.Kind] == order || (order == len(riskOrder)-1 && !known(f.Kind)) {
-					out = append(out, ReportRisk{Risk: f, Cluster: k.Cluster, Kustomization: k.Namespace + "/" + k.Name})
-				}
+		for _, f := range all {
+			if at, ok := riskOrder[f.Kind]; at == order && ok || !ok && order == len(riskOrder)-1 {
+				out = append(out, f)
 			}
 		}
 	}
 	return out
 }
 
-func known(k RiskKind) bool { _, ok := riskOrder[k]; return ok }
-
 // ReportRisk is a Risk with the cluster and the Kustomization
-// ("namespace/name") it was found in.
+// ("namespace/name") it was found in, and the HelmRelease ("namespace/name")
+// whose rendered object it flags, empty for the Kustomization's own objects.
 type ReportRisk struct {
 	Risk
 	Cluster       string
 	Kustomization string
+	HelmRelease   string
 }

@@ -36,7 +36,11 @@ func (r *run) reportRisks(ctx context.Context, ks *kustomizev1.Kustomization, re
 	for i := range reports {
 		k := &reports[i]
 		for _, c := range k.Changes {
-			if f, ok := r.deletionRisk(ctx, c, i > 0); ok {
+			by := prunedBy
+			if i > 0 {
+				by = finalizedBy
+			}
+			if f, ok := r.deletionRisk(ctx, c, by); ok {
 				k.Risks = append(k.Risks, r.placeDeleted(f, ks.Spec.Path))
 			}
 		}
@@ -58,17 +62,19 @@ func (r *run) reportRisks(ctx context.Context, ks *kustomizev1.Kustomization, re
 	}
 }
 
-// deletionRisk flags a deleted stateful or wide object; finalized tells a
-// deletion by a deleted Kustomization's finalizer from one by prune.
-func (r *run) deletionRisk(ctx context.Context, c Change, finalized bool) (Risk, bool) {
+// What deletes an object, as a deletion flag's message begins.
+const (
+	prunedBy    = "deleted by prune (it left the build)"
+	finalizedBy = "deleted when its Kustomization is deleted (Flux's finalizer)"
+)
+
+// deletionRisk flags a deleted stateful or wide object; by says what
+// deletes it (prunedBy, finalizedBy or helmDeletedBy).
+func (r *run) deletionRisk(ctx context.Context, c Change, by string) (Risk, bool) {
 	gk := schema.FromAPIVersionAndKind(c.APIVersion, c.Kind).GroupKind()
 	what, ok := statefulKinds[gk]
 	if c.Action != ActionDeleted || !ok {
 		return Risk{}, false
-	}
-	by := "deleted by prune (it left the build)"
-	if finalized {
-		by = "deleted when its Kustomization is deleted (Flux's finalizer)"
 	}
 	if gk.Kind == "CustomResourceDefinition" {
 		if n, err := r.customResources(ctx, c.Name); err == nil {

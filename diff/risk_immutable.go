@@ -64,12 +64,14 @@ const (
 // change. With force ssa re-creates the object on any refusal it takes for
 // immutability, which is flagged whatever the field; refusal is then the
 // in-place dry-run's error, asked again since ssa answers "created" instead.
-func immutableRisks(obj *unstructured.Unstructured, c Change, seen *observation, refusal error) []Risk {
+// fail begins the message of a refusal without force: what the applier
+// does (failMessage for kustomize-controller, helmFailMessage for Helm).
+func immutableRisks(obj *unstructured.Unstructured, c Change, seen *observation, refusal error, fail string) []Risk {
 	live := seen.live
 	if live == nil {
 		return nil
 	}
-	message := failMessage
+	message := fail
 	switch {
 	case seen.recreated && c.Action == ActionFailed:
 		message = recreateFailedMsg

@@ -65,9 +65,9 @@ func (r *run) objectRisks(ctx context.Context, ks *kustomizev1.Kustomization, it
 		case ActionSkipped:
 			flags = r.ignoredRisks(ctx, it)
 		case ActionFailed:
-			flags = immutableRisks(it.obj, c, it.seen, r.refusal(ctx, it))
+			flags = immutableRisks(it.obj, c, it.seen, r.refusal(ctx, it), failMessage)
 		case ActionCreated, ActionConfigured:
-			flags = immutableRisks(it.obj, c, it.seen, r.refusal(ctx, it))
+			flags = immutableRisks(it.obj, c, it.seen, r.refusal(ctx, it), failMessage)
 			after := it.seen.merged
 			if after == nil {
 				after = it.obj

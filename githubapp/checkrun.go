@@ -183,18 +183,26 @@ func checkOutput(rep *diff.Report, fullComment bool) *github.CheckRunOutput {
 }
 
 // checkTitle says in a few words what the report found, ending with the
-// blast-radius line (diff.BlastRadius) when anything was diffed.
+// blast-radius line (diff.BlastRadius) when anything was diffed: its short
+// form, the totals with the HelmReleases' objects counted in; the summary's
+// line tells them apart. A Kustomization counts as changed or failed by its
+// own objects or those of its HelmReleases.
 func checkTitle(rep *diff.Report) string {
 	changed, failed := 0, 0
 	for _, k := range rep.Kustomizations {
-		if errorCount(k) > 0 {
+		errs, changes := errorCount(k), k.Counts.Created+k.Counts.Configured+k.Counts.Deleted
+		for _, h := range k.HelmReleases {
+			errs += helmErrorCount(h)
+			changes += h.Counts.Created + h.Counts.Configured + h.Counts.Deleted
+		}
+		if errs > 0 {
 			failed++
 		}
-		if k.Counts.Created+k.Counts.Configured+k.Counts.Deleted > 0 {
+		if changes > 0 {
 			changed++
 		}
 	}
-	blast := rep.BlastRadius().String()
+	blast := rep.BlastRadius().Short()
 	switch {
 	case rep.Error != "":
 		return "The pull request could not be diffed"

@@ -1,61 +1,41 @@
 package githubapp
 
 import (
-	"context"
-	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
-	"github.com/fluxdiff/fluxdiff/githubapp/githubtest"
+	"github.com/fluxdiff/fluxdiff/diff"
 )
 
-func TestSkipCheckClosesTheSupersededRunOnce(t *testing.T) {
-	ctx := context.Background()
-	w := newPublishWorld(t, Config{})
-	newer := githubtest.SHA("newer push")
-	// No run of ours on the commit: nothing is created.
-	if err := w.app.SkipCheck(ctx, w.gh.InstallationID(), "acme/fleet", w.head, newer, w.refs); err != nil {
-		t.Fatal(err)
+// TestCheckTitleCountsHelmReleases: a Kustomization whose only changes are
+// the objects of a HelmRelease it applies is not "No changes", and a
+// HelmRelease that cannot be rendered leaves it not fully diffed; the title
+// keeps the short blast-radius line, the HelmReleases' objects counted in.
+func TestCheckTitleCountsHelmReleases(t *testing.T) {
+	helmOnly := func(h diff.HelmReleaseReport) *diff.Report {
+		apps := ks("prod", "flux-system", "apps", "./apps",
+			diff.Change{Action: diff.ActionUnchanged, APIVersion: "helm.toolkit.fluxcd.io/v2", Kind: "HelmRelease", Namespace: "podinfo", Name: "podinfo"})
+		apps.HelmReleases = []diff.HelmReleaseReport{h}
+		return &diff.Report{Clusters: []string{"prod"}, Kustomizations: []diff.KustomizationReport{apps}}
 	}
-	if runs := w.checkRuns(); len(runs) != 0 {
-		t.Fatalf("SkipCheck without a run made %+v", runs)
-	}
-	if err := w.app.StartCheck(ctx, w.gh.InstallationID(), "acme/fleet", w.head, w.refs); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 { // the second finds it completed and sends nothing
-		if err := w.app.SkipCheck(ctx, w.gh.InstallationID(), "acme/fleet", w.head, newer, w.refs); err != nil {
-			t.Fatal(err)
-		}
-	}
-	runs := w.checkRuns()
-	if len(runs) != 1 {
-		t.Fatalf("check runs %+v, want the one started", runs)
-	}
-	run := runs[0]
-	if run.Status != "completed" || run.Conclusion != "skipped" || run.Updates != 1 || run.CompletedAt.IsZero() {
-		t.Errorf("check run %s/%s after %d updates, want completed/skipped after one", run.Status, run.Conclusion, run.Updates)
-	}
-	if !strings.Contains(run.Output.Summary, newer) || !strings.Contains(run.Output.Title, newer[:7]) {
-		t.Errorf("output %q / %q does not name the newer head %s", run.Output.Title, run.Output.Summary, newer)
-	}
-}
-
-func TestSkipCheckLeavesAPublishedRun(t *testing.T) {
-	ctx := context.Background()
-	w := newPublishWorld(t, Config{})
-	if err := w.app.StartCheck(ctx, w.gh.InstallationID(), "acme/fleet", w.head, w.refs); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.app.Publish(ctx, w.report(bigReport(1, 1, 1)), 1, w.refs); err != nil {
-		t.Fatal(err)
-	}
-	before := w.checkRuns()
-	if err := w.app.SkipCheck(ctx, w.gh.InstallationID(), "acme/fleet", w.head, githubtest.SHA("newer"), w.refs); err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(before, w.checkRuns()); d != "" {
-		t.Errorf("SkipCheck changed a published run (-before +after):\n%s", d)
+	rendered := diff.HelmReleaseReport{Namespace: "podinfo", Name: "podinfo", Changes: []diff.Change{
+		change(diff.ActionConfigured, "Deployment", "podinfo", "podinfo", 1),
+		change(diff.ActionConfigured, "Service", "podinfo", "podinfo", 1),
+		change(diff.ActionCreated, "ConfigMap", "podinfo", "podinfo-settings", 1),
+	}}
+	rendered.Tally()
+	failed := diff.HelmReleaseReport{Namespace: "podinfo", Name: "podinfo", Changes: []diff.Change{},
+		Error: "podinfo from HelmRepository/podinfo/podinfo: connection refused"}
+	for name, tt := range map[string]struct {
+		rep  *diff.Report
+		want string
+	}{
+		"changes in a HelmRelease only": {helmOnly(rendered), "1 cluster, 1 Kustomization, 1 created, 2 changed, 0 deleted, 0 risk flags"},
+		"a HelmRelease that fails":      {helmOnly(failed), "1 Kustomization could not be fully diffed · 1 cluster, 1 Kustomization, 0 created, 0 changed, 0 deleted, 0 risk flags"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := checkTitle(tt.rep); got != tt.want {
+				t.Errorf("title = %q\nwant    %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -140,7 +140,10 @@ func reportPreamble(rep *diff.Report) []segment {
 }
 
 // countsSegments renders the counts table, one segment per row so that a
-// long table splits between rows with its header repeated.
+// long table splits between rows with its header repeated: a row per
+// Kustomization, each followed by a row per HelmRelease it applies and that
+// was rendered (the objects helm-controller would change), and a total of
+// all rows when there is more than one.
 func countsSegments(rep *diff.Report) []segment {
 	if len(rep.Kustomizations) == 0 {
 		return nil
@@ -152,19 +155,30 @@ func countsSegments(rep *diff.Report) []segment {
 	table.reopen = table.open
 	var segs []segment
 	var total diff.Counts
-	var totalErrs int
-	for _, k := range rep.Kustomizations {
-		errs := errorCount(k)
-		total.Created += k.Counts.Created
-		total.Configured += k.Counts.Configured
-		total.Deleted += k.Counts.Deleted
+	var totalErrs, rows, helms int
+	addRow := func(cluster, name string, c diff.Counts, errs int) {
+		total.Created += c.Created
+		total.Configured += c.Configured
+		total.Deleted += c.Deleted
 		totalErrs += errs
-		row := fmt.Sprintf("| %s | %s | %d | %d | %d | %s |\n", cmp.Or(code(k.Where()), "—"),
-			code(k.Namespace+"/"+k.Name), k.Counts.Created, k.Counts.Configured, k.Counts.Deleted, errorCell(errs))
+		rows++
+		row := fmt.Sprintf("| %s | %s | %d | %d | %d | %s |\n", cluster, name, c.Created, c.Configured, c.Deleted, errorCell(errs))
 		segs = append(segs, segment{sec: table, text: row})
 	}
-	if len(rep.Kustomizations) > 1 {
-		row := fmt.Sprintf("| **Total** | %d Kustomizations | %d | %d | %d | %s |\n", len(rep.Kustomizations),
+	for _, k := range rep.Kustomizations {
+		cluster := cmp.Or(code(k.Where()), "—")
+		addRow(cluster, code(k.Namespace+"/"+k.Name), k.Counts, errorCount(k))
+		for _, h := range k.HelmReleases {
+			helms++
+			addRow(cluster, "↳ ⎈ HelmRelease "+code(h.Namespace+"/"+h.Name), h.Counts, helmErrorCount(h))
+		}
+	}
+	if rows > 1 {
+		what := plural(len(rep.Kustomizations), "Kustomization")
+		if helms > 0 {
+			what += ", " + plural(helms, "HelmRelease")
+		}
+		row := fmt.Sprintf("| **Total** | %s | %d | %d | %d | %s |\n", what,
 			total.Created, total.Configured, total.Deleted, errorCell(totalErrs))
 		segs = append(segs, segment{sec: table, text: row})
 	}

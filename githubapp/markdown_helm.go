@@ -60,6 +60,16 @@ func chartLabel(h diff.HelmReleaseReport) string {
 	return " (chart " + code(h.Chart) + " " + esc(v) + ")"
 }
 
+// helmErrorCount counts a HelmRelease's failures: its error, if any, and
+// every failed object.
+func helmErrorCount(h diff.HelmReleaseReport) int {
+	n := h.Counts.Failed
+	if h.Error != "" {
+		n++
+	}
+	return n
+}
+
 // helmRank is the rank the HelmRelease sections of k give it.
 func helmRank(k diff.KustomizationReport) int {
 	r := rankNothing

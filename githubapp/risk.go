@@ -25,12 +25,14 @@ func riskAnnotations(rep *diff.Report) []*github.CheckRunAnnotation {
 		if !f.Warning() {
 			level, title = "notice", "Image change: "+f.ObjectID()
 		}
-		msg := f.Message
+		where := "Kustomization " + f.Kustomization
 		if f.Cluster != "" {
-			msg += "\n\nCluster " + f.Cluster + ", Kustomization " + f.Kustomization + "."
-		} else {
-			msg += "\n\nKustomization " + f.Kustomization + "."
+			where = "Cluster " + f.Cluster + ", " + where
 		}
+		if f.HelmRelease != "" {
+			where += ", HelmRelease " + f.HelmRelease + " (a rendered object)"
+		}
+		msg := f.Message + "\n\n" + where + "."
 		out = append(out, &github.CheckRunAnnotation{
 			Path:            github.String(f.File),
 			StartLine:       github.Int(f.Line),

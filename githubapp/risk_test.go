@@ -9,7 +9,8 @@ import (
 )
 
 // riskyReport is a pull request report on one cluster whose Deployment
-// changes selector and image and whose claim is pruned.
+// changes selector and image and whose claim is pruned, and whose
+// HelmRelease's upgrade changes an image and deletes a StatefulSet.
 func riskyReport() *diff.Report {
 	apps := ks("prod", "flux-system", "apps", "./apps/prod",
 		diff.Change{Action: diff.ActionFailed, APIVersion: "apps/v1", Kind: "Deployment", Namespace: "podinfo", Name: "podinfo",
@@ -28,15 +29,32 @@ func riskyReport() *diff.Report {
 		{Kind: diff.RiskSuspended, APIVersion: "kustomize.toolkit.fluxcd.io/v1", ObjectKind: "Kustomization", Namespace: "flux-system", Name: "apps",
 			Message: "the Kustomization is suspended (spec.suspend: true): nothing of this change applies until it is resumed"},
 	}
+	cache := diff.HelmReleaseReport{Namespace: "podinfo", Name: "cache", ReleaseName: "cache", ReleaseNamespace: "podinfo",
+		Chart: "redis", ChartSource: "HelmRepository/podinfo/bitnami", OldVersion: "20.1.0", NewVersion: "21.0.0",
+		Changes: []diff.Change{
+			change(diff.ActionConfigured, "Deployment", "podinfo", "cache-redis", 1),
+			change(diff.ActionConfigured, "Service", "podinfo", "cache-redis", 1),
+			change(diff.ActionDeleted, "StatefulSet", "podinfo", "cache-redis-replicas", 1),
+		}}
+	cache.Tally()
+	cache.Risks = []diff.Risk{
+		{Kind: diff.RiskImage, APIVersion: "apps/v1", ObjectKind: "Deployment", Namespace: "podinfo", Name: "cache-redis", Field: "spec.template.spec.containers[redis].image",
+			Old: "redis:7.2", New: "redis:7.4", Message: "image redis:7.2 → redis:7.4", File: "apps/prod/cache.yaml", Line: 2},
+		{Kind: diff.RiskDeletion, APIVersion: "apps/v1", ObjectKind: "StatefulSet", Namespace: "podinfo", Name: "cache-redis-replicas",
+			Message: "deleted by the Helm upgrade (it left the chart's render), its pods go", File: "apps/prod/cache.yaml", Line: 2},
+	}
+	apps.HelmReleases = []diff.HelmReleaseReport{cache}
 	return &diff.Report{SchemaVersion: diff.SchemaVersion, PullRequest: testPR(), Clusters: []string{"prod"}, Kustomizations: []diff.KustomizationReport{apps}}
 }
 
 // TestPublishRiskFlags: the check run (through the GitHub stand-in, which
 // validates every request against GitHub's OpenAPI description) carries
-// the blast radius as its title, the flags at the top of its summary, and
-// one annotation per located flag: warning for a risk, notice for an image
-// change; a flag without a file is in the summary only. The comment starts
-// the same way.
+// the blast radius as its title (the HelmRelease's objects counted in), the
+// line with the HelmRelease part and the flags at the top of its summary,
+// and one annotation per located flag: warning for a risk, notice for an
+// image change, a HelmRelease's flags naming it; a flag without a file is
+// in the summary only. The comment starts the same way, and its counts
+// table has a row for the HelmRelease and a total.
 func TestPublishRiskFlags(t *testing.T) {
 	w := newPublishWorld(t, Config{})
 	rep := w.report(riskyReport())
@@ -48,7 +66,7 @@ func TestPublishRiskFlags(t *testing.T) {
 		t.Fatalf("got %d check runs, want 1", len(runs))
 	}
 	out := runs[0].Output
-	wantTitle := "1 Kustomization could not be fully diffed · 1 cluster, 1 Kustomization, 0 created, 1 changed, 1 deleted, 3 risk flags"
+	wantTitle := "1 Kustomization could not be fully diffed · 1 cluster, 1 Kustomization, 0 created, 3 changed, 2 deleted, 4 risk flags"
 	if out.Title != wantTitle {
 		t.Errorf("title = %q, want %q", out.Title, wantTitle)
 	}
@@ -65,7 +83,9 @@ func TestPublishRiskFlags(t *testing.T) {
 	want := []ann{
 		{"apps/prod/podinfo.yaml", 4, "warning", "Risk (immutable): Deployment/podinfo/podinfo"},
 		{"apps/prod/kustomization.yaml", 1, "warning", "Risk (deletion): PersistentVolumeClaim/podinfo/cache"},
+		{"apps/prod/cache.yaml", 2, "warning", "Risk (deletion): StatefulSet/podinfo/cache-redis-replicas"},
 		{"apps/prod/redis.yaml", 4, "notice", "Image change: Deployment/podinfo/redis"},
+		{"apps/prod/cache.yaml", 2, "notice", "Image change: Deployment/podinfo/cache-redis"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("annotations = %+v, want %+v", got, want)
@@ -78,14 +98,19 @@ func TestPublishRiskFlags(t *testing.T) {
 	if msg := out.Annotations[0].Message; !strings.Contains(msg, "Flux will fail to apply this") || !strings.Contains(msg, "Cluster prod, Kustomization flux-system/apps.") {
 		t.Errorf("annotation message = %q", msg)
 	}
+	if msg := out.Annotations[2].Message; !strings.Contains(msg, "deleted by the Helm upgrade") || !strings.Contains(msg, "Cluster prod, Kustomization flux-system/apps, HelmRelease podinfo/cache") {
+		t.Errorf("HelmRelease annotation message = %q", msg)
+	}
 	for _, body := range []string{out.Summary, w.stickies()[0].Body} {
-		blast := strings.Index(body, "**Blast radius:** 1 cluster, 1 Kustomization, 0 created, 1 changed, 1 deleted, 3 risk flags")
+		blast := strings.Index(body, "**Blast radius:** 1 cluster, 1 Kustomization, 0 created, 3 changed (2 in HelmReleases), 2 deleted (1 in HelmReleases), 4 risk flags")
 		flags := strings.Index(body, "> **Risk flags**")
 		table := strings.Index(body, "| Cluster | Kustomization |")
 		if blast < 0 || flags < blast || table < flags {
 			t.Errorf("blast radius (%d), flags (%d) and table (%d) not in that order at the top:\n%s", blast, flags, table, body)
 		}
-		for _, s := range []string{"**suspended** <code>Kustomization/flux-system/apps</code>", "<code>redis:7.2</code> → <code>redis:7.4</code>"} {
+		for _, s := range []string{"**suspended** <code>Kustomization/flux-system/apps</code>", "<code>redis:7.2</code> → <code>redis:7.4</code>",
+			"| <code>prod</code> | ↳ ⎈ HelmRelease <code>podinfo/cache</code> | 0 | 2 | 1 | 0 |",
+			"| **Total** | 1 Kustomization, 1 HelmRelease | 0 | 3 | 2 | **1** |"} {
 			if !strings.Contains(body, s) {
 				t.Errorf("body lacks %q:\n%s", s, body)
 			}

@@ -45,7 +45,7 @@ func TestRiskFlagsOnFluxExampleRepository(t *testing.T) {
 	}
 	// The title is the blast radius, then the changes by class (both
 	// deletions are the pull request's own).
-	if want := b.String() + " (2 pr)"; cr.Output.Title != want {
+	if want := b.Short() + " (2 pr)"; cr.Output.Title != want {
 		t.Errorf("check run title %q, want the blast radius and classes %q", cr.Output.Title, want)
 	}
 	var warned []string

@@ -105,7 +105,7 @@ func (d *Differ) Diff(ctx context.Context, in diff.HelmInput, namespace, name st
 	rep = diff.HelmReleaseReport{Namespace: namespace, Name: name, Changes: []diff.Change{}}
 	defer func() {
 		if p := recover(); p != nil {
-			rep.Changes, rep.Counts = []diff.Change{}, diff.Counts{}
+			rep.Changes, rep.Counts, rep.Risks = []diff.Change{}, diff.Counts{}, nil
 			rep.Error = fmt.Sprintf("internal error while rendering: %v", p)
 		}
 	}()
@@ -134,7 +134,7 @@ func (d *Differ) Diff(ctx context.Context, in diff.HelmInput, namespace, name st
 		return rep
 	}
 	if err := d.diffRelease(ctx, in, r, &rep); err != nil {
-		rep.Changes, rep.Counts = []diff.Change{}, diff.Counts{}
+		rep.Changes, rep.Counts, rep.Risks = []diff.Change{}, diff.Counts{}, nil
 		rep.Error = err.Error()
 	}
 	return rep

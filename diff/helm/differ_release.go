@@ -57,7 +57,10 @@ func (d *Differ) diffRelease(ctx context.Context, in diff.HelmInput, r *release,
 		}
 		d.setNamespaces(set.Previous, cur.Namespace)
 	}
-	rep.Changes = applyCRDPolicy(in.DryRun(ctx, set), res.crds, r.crdPolicy(upgrade))
+	found := in.DryRun(ctx, set)
+	// A CRD the Create policy leaves as it is carries no flag: the rules
+	// that flag a configured object (RBAC, images) never match a CRD.
+	rep.Changes, rep.Risks = applyCRDPolicy(found.Changes, res.crds, r.crdPolicy(upgrade)), found.Risks
 	rep.Tally()
 	rep.ValuesDiff, err = diff.MaskedValuesDiff(oldConfig(cur), vals.merged, vals.marked)
 	return err
