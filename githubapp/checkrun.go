@@ -268,3 +268,50 @@ func isNotFound(err error) bool {
 	var e *github.ErrorResponse
 	return errors.As(err, &e) && e.Response != nil && e.Response.StatusCode == http.StatusNotFound
 }
+
+// SupersededConclusion is the conclusion of a check run whose diff a newer
+// push superseded: the commit was not diffed to a result. GitHub made
+// "skipped" for checks that did not run ("If a check run or suite is never
+// started, you'll see the skipped conclusion", GitHub changelog
+// 2020-05-08, "Introducing the skipped check run and check suite
+// conclusion"), and its status-check docs say a skipped check reports as
+// passing and does not block merging, even when required ("About status
+// checks"). "neutral" would claim a diff that was reached; "cancelled"
+// (what the changelog gives checks stopped by hand) reads as a failure.
+const SupersededConclusion = "skipped"
+
+// SkipCheck completes the check run of repo ("owner/name") at headSHA
+// that a superseded diff left queued or in progress, with
+// SupersededConclusion and a summary naming newerSHA, the pull request's
+// head that is diffed instead. The run is found as StartCheck finds it;
+// when there is none, or it is completed already (the diff finished, or
+// this was done before), nothing is sent but the look-up. Errors from
+// GitHub or refs are wrapped.
+func (a *App) SkipCheck(ctx context.Context, installationID int64, repo, headSHA, newerSHA string, refs Refs) error {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return err
+	}
+	gh, err := a.Installation(installationID)
+	if err != nil {
+		return err
+	}
+	key := checkRunKey(repo, headSHA)
+	run, err := a.findCheckRun(ctx, gh, owner, name, headSHA, refs, key)
+	if err != nil || run == nil || run.GetStatus() == "completed" {
+		return err
+	}
+	conclusion := SupersededConclusion
+	_, _, err = gh.Checks.UpdateCheckRun(ctx, owner, name, run.GetID(), github.UpdateCheckRunOptions{
+		Name: a.cfg.CheckRunName, Conclusion: &conclusion, CompletedAt: &github.Timestamp{Time: time.Now()},
+		Output: &github.CheckRunOutput{
+			Title: github.String("Superseded by " + shortSHA(newerSHA)),
+			Summary: github.String(fmt.Sprintf("fluxdiff stopped diffing this commit: the pull request's head is now %s, "+
+				"which is diffed instead. See that commit's check run for the diff.", newerSHA)),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("githubapp: skip check run %d of %s: %w", run.GetID(), key, err)
+	}
+	return nil
+}

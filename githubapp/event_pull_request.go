@@ -8,9 +8,12 @@ import (
 )
 
 // pullRequest handles a pull_request delivery: opened, synchronize,
-// reopened and ready_for_review queue a diff of the head; closed cancels
-// the pull request's work. Drafts wait for ready_for_review when
-// SkipDrafts is set; fork pull requests are diffed only with AllowForks.
+// reopened and ready_for_review queue a diff of the head, and so does
+// edited when it moved the pull request to another base branch (the merge
+// result changes with the base); an edit of the title or body queues
+// nothing. closed cancels the pull request's work. Drafts wait for
+// ready_for_review when SkipDrafts is set; fork pull requests are diffed
+// only with AllowForks.
 func (h *webhookHandler) pullRequest(ctx context.Context, d delivery) (outcome, error) {
 	ev, err := parse[github.PullRequestEvent](d)
 	if err != nil {
@@ -31,6 +34,13 @@ func (h *webhookHandler) pullRequest(ctx context.Context, d delivery) (outcome, 
 		log.Debug("pull request closed: work cancelled")
 		return accepted, nil
 	case "opened", "synchronize", "reopened", "ready_for_review":
+	case "edited":
+		// GitHub sends changes.base.ref.from only when the base branch
+		// changed ("pull_request" webhook, action edited).
+		if ev.GetChanges().GetBase().GetRef().GetFrom() == "" {
+			log.Debug("pull request edit ignored: the base branch is the same")
+			return ignored, nil
+		}
 	default:
 		log.Debug("pull request action ignored")
 		return ignored, nil

@@ -166,6 +166,16 @@ func TestWebhookPullRequest(t *testing.T) {
 			mod: func(o *WebhookOptions) { o.AllowForks = true }, want: want("pull_request.opened")},
 		{name: "closed cancels", file: "pull_request.closed.1", cancels: []string{"d-1 Codertocat/Hello-World#2"}},
 		{name: "converted_to_draft is ignored", file: "pull_request.converted_to_draft.2"},
+		{name: "edited onto another base branch is diffed", file: "pull_request.synchronize.1",
+			edits: map[string]any{"action": "edited", "changes.base.ref.from": "develop", "changes.base.sha.from": "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
+			want:  want("pull_request.edited")},
+		{name: "a draft edited onto another base branch is skipped with SkipDrafts", file: "pull_request.synchronize.1",
+			edits: map[string]any{"action": "edited", "changes.base.ref.from": "develop", "pull_request.draft": true},
+			mod:   func(o *WebhookOptions) { o.SkipDrafts = true }},
+		{name: "edited title is ignored", file: "pull_request.synchronize.1",
+			edits: map[string]any{"action": "edited", "changes.title.from": "Old title"}},
+		{name: "edited body is ignored", file: "pull_request.synchronize.1",
+			edits: map[string]any{"action": "edited", "changes.body.from": "Old body"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -218,6 +218,14 @@ func TestPullRequestFlowOnFluxExampleRepository(t *testing.T) {
 		handEditIsDrift(t, w)
 	})
 
+	t.Run("a push while a diff runs completes the superseded commit's check run as skipped, naming the new head", func(t *testing.T) {
+		supersededPushIsSkipped(t, w)
+	})
+
+	t.Run("a pull request moved to another base branch is diffed again, a title edit is not", func(t *testing.T) {
+		baseChangeIsDiffed(t, w)
+	})
+
 	t.Run("a diff that fails for good is published as a failure, not left in progress", func(t *testing.T) {
 		// The world's queue makes one attempt; GitHub answers 404 for the
 		// merge commit's tarball.

@@ -124,7 +124,7 @@ func (w *world) startServer(t *testing.T, log *slog.Logger, watcher *kube.Watche
 	}
 	comments := &server.GitHubComments{App: app}
 	q, err := queue.New(t.Context(), w.st, queue.Config{Logger: log, FetchPollInterval: 50 * time.Millisecond, Workers: 2, MaxAttempts: 1},
-		queue.Handlers{Runner: pipeline, Publisher: server.GitHubPublisher{App: app}, Comments: comments})
+		queue.Handlers{Runner: pipeline, Publisher: server.GitHubPublisher{App: app}, Comments: comments, Superseded: server.GitHubSuperseded{App: app}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,10 +23,18 @@ type GitHubDispatcher struct {
 func (d GitHubDispatcher) DiffPR(ctx context.Context, r githubapp.DiffRequest) error {
 	_, err := d.Queue.EnqueuePRDiff(ctx, queue.PRDiffArgs{
 		InstallationID: r.InstallationID, Repo: r.Repo, PR: r.PR, HeadSHA: r.HeadSHA, DeliveryID: r.DeliveryID,
-		Trigger: r.Trigger, RequestedBy: r.RequestedBy, Rerun: !strings.HasPrefix(r.Trigger, "pull_request."),
+		Trigger: r.Trigger, RequestedBy: r.RequestedBy, Rerun: mustRunAgain(r.Trigger),
 		Only: queue.Filter{Kustomization: r.Filter.Kustomization, Namespace: r.Filter.Namespace, Cluster: r.Filter.Cluster},
 	})
 	return err
+}
+
+// mustRunAgain reports whether a request made by trigger must be diffed
+// even while a job of the same head is queued or running: a person asked
+// (a re-run, a comment), or the base branch changed (pull_request.edited),
+// which changes the merge result that job is building.
+func mustRunAgain(trigger string) bool {
+	return trigger == "pull_request.edited" || !strings.HasPrefix(trigger, "pull_request.")
 }
 
 // CancelPR cancels the queued or running diff of a closed pull request.
@@ -111,6 +119,23 @@ func allPermanent(err error) bool {
 		}
 	}
 	return true
+}
+
+// CheckSkipper is what GitHubSuperseded needs of the App.
+type CheckSkipper interface {
+	SkipCheck(ctx context.Context, installationID int64, repo, headSHA, newerSHA string, refs githubapp.Refs) error
+}
+
+// GitHubSuperseded completes the check run that a diff superseded by a
+// newer push left queued or in progress (githubapp.SupersededConclusion,
+// naming the newer head). It implements queue.SupersededHandler.
+type GitHubSuperseded struct {
+	App CheckSkipper
+}
+
+// DiffSuperseded implements queue.SupersededHandler.
+func (g GitHubSuperseded) DiffSuperseded(ctx context.Context, a queue.PRDiffArgs, newerSHA string, refs queue.Refs) error {
+	return g.App.SkipCheck(ctx, a.InstallationID, a.Repo, a.HeadSHA, newerSHA, StoreRefs{Refs: refs})
 }
 
 // StoreRefs adapts the store's published references to githubapp.Refs.

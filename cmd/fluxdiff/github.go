@@ -70,7 +70,8 @@ func (g *gitHub) handlers(st *store.Store) queue.Handlers {
 		return queue.Handlers{}
 	}
 	g.pipeline.Refs = server.StoreRefs{Refs: st}
-	return queue.Handlers{Runner: g.pipeline, Publisher: server.GitHubPublisher{App: g.app}, Comments: g.comments}
+	return queue.Handlers{Runner: g.pipeline, Publisher: server.GitHubPublisher{App: g.app}, Comments: g.comments,
+		Superseded: server.GitHubSuperseded{App: g.app}}
 }
 
 // setQueue gives the comment handler the queue it queues diffs on; it runs

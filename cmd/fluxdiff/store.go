@@ -50,6 +50,7 @@ func openDurable(ctx context.Context, cfg *config.Config, log *slog.Logger, hand
 		Logger:             log,
 		Workers:            cfg.Queue.Workers,
 		ClusterConcurrency: cfg.Queue.ClusterConcurrency,
+		JobTimeout:         cfg.Queue.JobTimeout.Duration,
 	}, h)
 	if err != nil {
 		st.Close()

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -28,6 +29,16 @@ type Fault struct {
 	Header http.Header
 	// Body is the answer's body (default GitHub's {"message": ...}).
 	Body string
+
+	// hold, set by Hold, makes the request wait instead of failing.
+	hold *hold
+}
+
+// hold is a Hold: release lets the request go on; arrived is closed when
+// it comes.
+type hold struct {
+	release, arrived chan struct{}
+	once             sync.Once
 }
 
 // ServerError is a fault answering status (e.g. 500, 502, 503) with
@@ -75,6 +86,32 @@ func (s *Server) FailNext(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fault = append(s.fault, &f)
+}
+
+// Hold makes the next request matching method and path (as in Fault)
+// wait until release is called, then be answered as usual: a request
+// stays "in flight" for as long as a test needs. held is closed when the
+// request arrives. A client that gives up meanwhile gets nothing, and the
+// request changes nothing. release may be called more than once.
+func (s *Server) Hold(method, path string) (held <-chan struct{}, release func()) {
+	h := &hold{release: make(chan struct{}), arrived: make(chan struct{})}
+	s.mu.Lock()
+	s.fault = append(s.fault, &Fault{Method: method, Path: path, Times: 1, hold: h})
+	s.mu.Unlock()
+	var once sync.Once
+	return h.arrived, func() { once.Do(func() { close(h.release) }) }
+}
+
+// wait holds a request for a Hold fault; it reports whether the request
+// goes on (false: the client went away).
+func (h *hold) wait(r *http.Request) bool {
+	h.once.Do(func() { close(h.arrived) })
+	select {
+	case <-h.release:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 func (s *Server) takeFault(method, template, reqPath string) *Fault {

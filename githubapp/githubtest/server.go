@@ -179,7 +179,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.write(w, nil, fail.response())
 		return
 	}
-	if f := s.takeFault(r.Method, c.template, c.path); f != nil {
+	if f := s.takeFault(r.Method, c.template, c.path); f != nil && f.hold != nil {
+		if !f.hold.wait(r) {
+			s.record(r, c.template, body, 0)
+			return
+		}
+	} else if f != nil {
 		s.record(r, c.template, body, f.Status)
 		s.writeRaw(w, f.response())
 		return

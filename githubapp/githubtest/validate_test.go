@@ -112,3 +112,59 @@ func TestFaultsAnswerBeforeState(t *testing.T) {
 		t.Errorf("check-run request statuses = %v, want [502 201]", statuses)
 	}
 }
+
+func TestHoldKeepsARequestInFlightUntilReleased(t *testing.T) {
+	ctx := context.Background()
+	gh, head := fixture(t, githubtest.Options{})
+	_, c := clients(t, gh)
+	held, release := gh.Hold("POST", "/repos/{owner}/{repo}/check-runs")
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := c.Checks.CreateCheckRun(ctx, "acme", "fleet", github.CreateCheckRunOptions{Name: "x", HeadSHA: head})
+		done <- err
+	}()
+	<-held
+	select {
+	case err := <-done:
+		t.Fatalf("the held request was answered (%v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if n := len(gh.CheckRuns("acme/fleet")); n != 0 {
+		t.Errorf("a held create stored %d check runs", n)
+	}
+	release()
+	release() // harmless
+	if err := <-done; err != nil {
+		t.Fatalf("released request: %v", err)
+	}
+	if n := len(gh.CheckRuns("acme/fleet")); n != 1 {
+		t.Errorf("the released create stored %d check runs, want 1", n)
+	}
+	// Only the next request was held.
+	if _, _, err := c.Checks.CreateCheckRun(ctx, "acme", "fleet", github.CreateCheckRunOptions{Name: "y", HeadSHA: head}); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestAHeldRequestWhoseClientGivesUpChangesNothing(t *testing.T) {
+	gh, head := fixture(t, githubtest.Options{})
+	_, c := clients(t, gh)
+	held, release := gh.Hold("POST", "/repos/{owner}/{repo}/check-runs")
+	defer release()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := c.Checks.CreateCheckRun(ctx, "acme", "fleet", github.CreateCheckRunOptions{Name: "x", HeadSHA: head})
+		done <- err
+	}()
+	<-held
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("the cancelled request succeeded")
+	}
+	release()
+	time.Sleep(50 * time.Millisecond)
+	if n := len(gh.CheckRuns("acme/fleet")); n != 0 {
+		t.Errorf("a request given up while held stored %d check runs", n)
+	}
+}

@@ -52,6 +52,17 @@ type Publisher interface {
 	Publish(ctx context.Context, rep store.Report, refs Refs) error
 }
 
+// SupersededHandler closes what a diff superseded by a newer push left
+// open, such as its check run still in progress.
+type SupersededHandler interface {
+	// DiffSuperseded is called once the diff of args.HeadSHA has stopped
+	// because the pull request's head is now newerSHA (never the same
+	// SHA). It may be called more than once for one diff, and for a diff
+	// that had not started anything; refs is where Publisher recorded
+	// what it published. An error is logged, not retried.
+	DiffSuperseded(ctx context.Context, args PRDiffArgs, newerSHA string, refs Refs) error
+}
+
 // CommandRunner runs a Slack command.
 type CommandRunner interface {
 	RunCommand(ctx context.Context, cmd CommandArgs) error

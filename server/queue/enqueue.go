@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -65,6 +66,9 @@ func (q *Queue) EnqueuePRDiff(ctx context.Context, args PRDiffArgs) (Enqueued, e
 			res = Enqueued{JobID: prev.JobID, Duplicate: live}
 			return err
 		}
+		if args.Supersedes, err = q.waitingHead(ctx, tx, prev, args.HeadSHA); err != nil {
+			return err
+		}
 		ins, err := q.engine.insertTx(ctx, tx, args, opts)
 		if err != nil {
 			return fmt.Errorf("queue: insert diff of %s#%d: %w", args.Repo, args.PR, err)
@@ -105,6 +109,47 @@ func (q *Queue) headIsLive(ctx context.Context, tx *store.Tx, head store.Head, s
 		return false, fmt.Errorf("queue: job %d: %w", head.JobID, err)
 	}
 	return slices.Contains(liveStates, j.State), nil
+}
+
+// waitingStates are the states of a job that has not finished but is not
+// running: queued, or waiting to be retried.
+var waitingStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+}
+
+// waitingHead returns head's SHA when its job ran before and now waits to
+// run again, and sha is another commit: that job is about to be cancelled
+// without running, so the job of sha closes what it left open (see
+// PRDiffArgs.Supersedes). A job that never ran passes on its own
+// Supersedes; a running job closes its own. "" otherwise.
+func (q *Queue) waitingHead(ctx context.Context, tx *store.Tx, head store.Head, sha string) (string, error) {
+	if head.JobID == 0 || head.SHA == sha {
+		return "", nil
+	}
+	j, err := q.engine.jobTx(ctx, tx, head.JobID)
+	if errors.Is(err, river.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("queue: job %d: %w", head.JobID, err)
+	}
+	if !slices.Contains(waitingStates, j.State) {
+		return "", nil
+	}
+	if j.Attempt == 0 {
+		// It never ran, so it left nothing open; but it may carry the
+		// commit that an older waiting job of its own left (A retrying,
+		// then B and C pushed before B ran).
+		var args PRDiffArgs
+		if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
+			return "", fmt.Errorf("queue: job %d: %w", head.JobID, err)
+		}
+		if args.Supersedes == sha {
+			return "", nil
+		}
+		return args.Supersedes, nil
+	}
+	return head.SHA, nil
 }
 
 // EnqueueCommand queues a Slack command. dedupKey (see

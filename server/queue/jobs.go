@@ -36,11 +36,17 @@ type PRDiffArgs struct {
 	// Only narrows the diff to one Kustomization or cluster; the zero
 	// value diffs everything the pull request affects.
 	Only Filter `json:"only,omitzero"`
-	// Rerun marks a diff a person asked for (a re-run button, a comment):
-	// it is queued even when a job of the same SHA is queued or running,
-	// which it then supersedes, since the person may have changed the
-	// cluster since that job started.
+	// Rerun marks a diff a person asked for (a re-run button, a comment),
+	// or one asked for because the base branch changed: it is queued even
+	// when a job of the same SHA is queued or running, which it then
+	// supersedes, since the person may have changed the cluster, or the
+	// merge result has changed, since that job started.
 	Rerun bool `json:"rerun,omitempty"`
+	// Supersedes is set by EnqueuePRDiff: the head SHA of the job this one
+	// superseded while that job waited between attempts. That job is
+	// cancelled without running again, so this one hands it to
+	// Handlers.Superseded (its check run may be in progress).
+	Supersedes string `json:"supersedes,omitempty"`
 }
 
 // Filter narrows a diff. Empty fields match everything.

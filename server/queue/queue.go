@@ -22,6 +22,9 @@ type Handlers struct {
 	Comments  CommentRunner
 	// Interactions acts on Slack button clicks.
 	Interactions InteractionRunner
+	// Superseded, when set, is told of diffs that a newer push superseded
+	// after they had stopped; nil leaves what they started as it is.
+	Superseded SupersededHandler
 }
 
 // Queue enqueues and works fluxdiff's jobs.

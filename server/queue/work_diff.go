@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -16,7 +17,10 @@ var errNotConfigured = errors.New("pipeline not configured yet")
 
 // diffWorker runs a diff job: check the job is still the pull request's
 // head, run, check again, save the report under the job's key, claim the
-// publication (the last check, recorded atomically), publish.
+// publication (the last check, recorded atomically), publish. A diff
+// that a newer commit superseded, its own or an older one it replaced
+// while that waited to retry (PRDiffArgs.Supersedes), goes to
+// Handlers.Superseded.
 type diffWorker struct {
 	river.WorkerDefaults[PRDiffArgs]
 	store    *store.Store
@@ -36,23 +40,39 @@ func (w *diffWorker) Work(ctx context.Context, job *river.Job[PRDiffArgs]) error
 	if w.h.Runner == nil || w.h.Publisher == nil {
 		return w.fail(log, Permanent(errNotConfigured))
 	}
-	if err := w.checkLatest(ctx, a, job.ID); err != nil {
+	if a.Supersedes != "" && a.Supersedes != a.HeadSHA {
+		w.supersede(ctx, log, PRDiffArgs{InstallationID: a.InstallationID, Repo: a.Repo, PR: a.PR, HeadSHA: a.Supersedes}, a.HeadSHA)
+	}
+	err := w.work(ctx, job, log)
+	if errors.Is(err, ErrSuperseded) {
+		w.closeSuperseded(ctx, log, a)
+	}
+	if err != nil {
 		return w.fail(log, err)
+	}
+	return nil
+}
+
+// work runs, saves and publishes the diff; the error is for fail.
+func (w *diffWorker) work(ctx context.Context, job *river.Job[PRDiffArgs], log *slog.Logger) error {
+	a := job.Args
+	if err := w.checkLatest(ctx, a, job.ID); err != nil {
+		return err
 	}
 	res, err := w.h.Runner.RunPRDiff(ctx, PRJob{PRDiffArgs: a, JobID: job.ID, Attempt: job.Attempt, LastAttempt: job.Attempt >= job.MaxAttempts, Clusters: w.clusters})
 	if err != nil {
-		return w.fail(log, w.explain(ctx, a, job.ID, err))
+		return w.explain(ctx, a, job.ID, err)
 	}
 	if err := w.checkLatest(ctx, a, job.ID); err != nil {
-		return w.fail(log, err)
+		return err
 	}
 	rep := store.Report{JobKey: fmt.Sprintf("pr-diff:%d", job.ID), Repo: a.Repo, PR: a.PR, HeadSHA: a.HeadSHA,
 		MergeSHA: res.MergeSHA, Clusters: res.Clusters, Body: res.Report}
 	if rep.ID, err = w.store.SaveReport(ctx, rep); err != nil {
-		return w.fail(log, err)
+		return err
 	}
 	if rep, err = w.store.Report(ctx, rep.ID); err != nil {
-		return w.fail(log, err)
+		return err
 	}
 	// Last check: a push that arrived while the diff ran wins. The check
 	// and the record of what is published are one statement, so of two
@@ -66,13 +86,51 @@ func (w *diffWorker) Work(ctx context.Context, job *river.Job[PRDiffArgs]) error
 		if errors.Is(err, store.ErrNotHead) {
 			err = fmt.Errorf("%w (%w)", ErrSuperseded, err)
 		}
-		return w.fail(log, err)
+		return err
 	}
 	if err := w.h.Publisher.Publish(ctx, rep, w.store); err != nil {
-		return w.fail(log, w.explain(ctx, a, job.ID, err))
+		return w.explain(ctx, a, job.ID, err)
 	}
 	log.Info("diff published", "report_id", rep.ID)
 	return nil
+}
+
+// supersededTimeout bounds closing what a superseded diff left open; it
+// runs after the job's own context may have been cancelled.
+const supersededTimeout = 30 * time.Second
+
+// closeSuperseded hands a diff that a newer push superseded to
+// Handlers.Superseded, so that its check run does not stay in progress.
+// A diff superseded by the same SHA again (a re-run, a force-push back)
+// is left alone: the newer job owns that commit's check run. Failures are
+// logged; the job ends either way.
+func (w *diffWorker) closeSuperseded(ctx context.Context, log *slog.Logger, a PRDiffArgs) {
+	if w.h.Superseded == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), supersededTimeout)
+	defer cancel()
+	h, err := w.store.Head(ctx, a.Repo, a.PR)
+	if err != nil {
+		log.Warn("superseded diff: cannot read the pull request's head", "error", err.Error())
+		return
+	}
+	if h.SHA == a.HeadSHA {
+		return
+	}
+	w.supersede(ctx, log, a, h.SHA)
+}
+
+// supersede hands old, superseded by newerSHA, to Handlers.Superseded.
+func (w *diffWorker) supersede(ctx context.Context, log *slog.Logger, old PRDiffArgs, newerSHA string) {
+	if w.h.Superseded == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), supersededTimeout)
+	defer cancel()
+	if err := w.h.Superseded.DiffSuperseded(ctx, old, newerSHA, w.store); err != nil {
+		log.Warn("superseded diff: cannot close its check run", "superseded_sha", old.HeadSHA, "newer_sha", newerSHA, "error", err.Error())
+	}
 }
 
 // checkLatest returns ErrSuperseded when the pull request's head is no

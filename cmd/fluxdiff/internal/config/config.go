@@ -6,6 +6,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -159,7 +160,22 @@ type Queue struct {
 	Workers int `json:"workers,omitempty"`
 	// ClusterConcurrency bounds the diffs working on one cluster at once.
 	ClusterConcurrency int `json:"clusterConcurrency,omitempty"`
+	// JobTimeout cancels a job (one diff attempt, a command) after this
+	// long (default DefaultJobTimeout; within MinJobTimeout..MaxJobTimeout).
+	// A job whose process died runs again 5m after this (the queue's
+	// RescueStuckJobsAfter follows it).
+	JobTimeout Duration `json:"jobTimeout,omitempty"`
 }
+
+// Bounds of queue.jobTimeout. The pipeline stops diffing one minute before
+// a job's deadline to publish what it has, so a job needs more than that;
+// past two hours a job whose process died would wait too long to be
+// rescued, and one diff that long means a diff.timeout or cluster problem.
+const (
+	DefaultJobTimeout = 15 * time.Minute
+	MinJobTimeout     = 2 * time.Minute
+	MaxJobTimeout     = 2 * time.Hour
+)
 
 // Source configures the cache of source trees (the merge commits' tarballs,
 // extracted).
@@ -228,9 +244,7 @@ func Load(path string, lookup func(string) (string, bool)) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		if err := yaml.UnmarshalStrict(data, cfg); err != nil {
-			problems = append(problems, fmt.Errorf("%s: %w", path, err))
-		}
+		problems = append(problems, decodeFile(path, data, cfg)...)
 	}
 	problems = append(problems, applyEnv(cfg, lookup)...)
 	cfg.setDefaults()
@@ -240,6 +254,31 @@ func Load(path string, lookup func(string) (string, bool)) (*Config, error) {
 		return nil, &Error{Problems: problems}
 	}
 	return cfg, nil
+}
+
+// decodeFile decodes the YAML in data into cfg. A document that is not
+// YAML, or has a key twice, is one problem; otherwise every key that cfg
+// does not have is one (see unknownKeys), and so is a value of the wrong
+// type. Each problem starts with path.
+func decodeFile(path string, data []byte, cfg *Config) []error {
+	var problems []error
+	raw, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return []error{fmt.Errorf("%s: %w", path, err)}
+	}
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return []error{fmt.Errorf("%s: %w", path, err)}
+	}
+	for _, p := range unknownKeys(doc) {
+		problems = append(problems, fmt.Errorf("%s: %w", path, p))
+	}
+	// Unknown keys are reported above; the decoder skips them and still
+	// fills every known one, so that validation sees the rest of the file.
+	if err := yaml.Unmarshal(data, cfg); err != nil {
+		problems = append(problems, fmt.Errorf("%s: %w", path, err))
+	}
+	return problems
 }
 
 // Error lists every configuration problem.
@@ -290,6 +329,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Queue.ClusterConcurrency == 0 {
 		c.Queue.ClusterConcurrency = 2
+	}
+	if c.Queue.JobTimeout.Duration == 0 {
+		c.Queue.JobTimeout.Duration = DefaultJobTimeout
 	}
 	if c.GitHub.MergePollTimeout.Duration == 0 {
 		c.GitHub.MergePollTimeout.Duration = 2 * time.Minute

@@ -49,7 +49,7 @@ func TestLoadWithNothingGivesEmbeddedDefaults(t *testing.T) {
 		ShutdownTimeout: Duration{30 * time.Second}, MaxBodyBytes: 25 << 20,
 		Clusters: []Cluster{{Name: "default", QPS: 50, Burst: 100}},
 		Store:    Store{URL: DefaultStoreURL},
-		Queue:    Queue{Workers: 4, ClusterConcurrency: 2},
+		Queue:    Queue{Workers: 4, ClusterConcurrency: 2, JobTimeout: Duration{15 * time.Minute}},
 		GitHub:   GitHub{MergePollTimeout: Duration{2 * time.Minute}},
 		Source:   Source{Dir: DefaultSourceDir, CacheBytes: 2 << 30, MaxArchiveBytes: 512 << 20, MaxFiles: 100_000},
 		Diff:     Diff{Concurrency: 8, Timeout: Duration{5 * time.Minute}, BuildCacheObjects: 20_000},
@@ -116,12 +116,12 @@ func TestBadEnvironmentValuesAreNamed(t *testing.T) {
 }
 
 func TestQueueSettingsComeFromFileAndEnvironment(t *testing.T) {
-	path := writeFile(t, "fluxdiff.yaml", "queue:\n  workers: 6\n  clusterConcurrency: 3\n")
+	path := writeFile(t, "fluxdiff.yaml", "queue:\n  workers: 6\n  clusterConcurrency: 3\n  jobTimeout: 30m\n")
 	cfg, err := Load(path, envMap(map[string]string{"FLUXDIFF_QUEUE_WORKERS": "12"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(Queue{Workers: 12, ClusterConcurrency: 3}, cfg.Queue); diff != "" {
+	if diff := cmp.Diff(Queue{Workers: 12, ClusterConcurrency: 3, JobTimeout: Duration{30 * time.Minute}}, cfg.Queue); diff != "" {
 		t.Errorf("queue (-want +got):\n%s", diff)
 	}
 	_, err = Load("", envMap(map[string]string{"FLUXDIFF_QUEUE_WORKERS": "many"}))
@@ -249,4 +249,95 @@ func TestGitHubProblemsAreFoundWithoutCredentialsAndWithAnEmptySecretFile(t *tes
 	if err == nil || !strings.Contains(err.Error(), "github.webhookSecretFile: "+empty+" holds no secret") {
 		t.Errorf("an empty webhook secret file: %v; want it refused", err)
 	}
+}
+
+func TestLoadReportsEveryUnknownKeyWithItsPath(t *testing.T) {
+	path := writeFile(t, "fluxdiff.yaml", `
+logLevl: debug
+diff:
+  concurency: 4
+  timeout: 1m
+queue:
+  workers: 3
+  jobTimout: 10m
+clusters:
+  - name: prod
+    qsp: 5
+github:
+  repositories:
+    acme/fleet:
+      commentMod: summary
+  somethingElse: true
+`)
+	cfg, err := Load(path, envMap(nil))
+	var cerr *Error
+	if !errors.As(err, &cerr) {
+		t.Fatalf("want *Error, got %v (config %+v)", err, cfg)
+	}
+	var got []string
+	for _, p := range cerr.Problems {
+		got = append(got, strings.TrimPrefix(p.Error(), path+": "))
+	}
+	want := []string{
+		`unknown field "clusters[0].qsp" (did you mean "clusters[0].qps"?)`,
+		`unknown field "diff.concurency" (did you mean "diff.concurrency"?)`,
+		`unknown field "github.repositories.acme/fleet.commentMod" (did you mean "github.repositories.acme/fleet.commentMode"?)`,
+		`unknown field "github.somethingElse"`,
+		`unknown field "logLevl" (did you mean "logLevel"?)`,
+		`unknown field "queue.jobTimout" (did you mean "queue.jobTimeout"?)`,
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
+	}
+}
+
+func TestLoadStillRefusesDuplicateKeys(t *testing.T) {
+	path := writeFile(t, "fluxdiff.yaml", "listen: :1\nlisten: :2\n")
+	if _, err := Load(path, envMap(nil)); err == nil || !strings.Contains(err.Error(), `"listen" already set`) {
+		t.Errorf("err = %v, want the duplicate key named", err)
+	}
+}
+
+func TestSuggestOnlyNearKeys(t *testing.T) {
+	names := []string{"concurrency", "timeout", "impersonate", "qps", "burst"}
+	for key, want := range map[string]string{
+		"concurency": "concurrency", "Timeout": "timeout", "timeot": "timeout", "impresonate": "impersonate",
+		"qsp": "qps", "bust": "burst", "xyz": "", "colour": "", "cluster": "",
+	} {
+		if got := suggest(key, names); got != want {
+			t.Errorf("suggest(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
+
+func TestQueueJobTimeoutIsBounded(t *testing.T) {
+	for _, tt := range []struct {
+		env, want string
+	}{
+		{"1m", "queue.jobTimeout: 1m0s is outside 2m0s..2h0m0s"},
+		{"-5m", "queue.jobTimeout: -5m0s is outside 2m0s..2h0m0s"},
+		{"3h", "queue.jobTimeout: 3h0m0s is outside 2m0s..2h0m0s"},
+		{"soon", "FLUXDIFF_QUEUE_JOB_TIMEOUT"},
+		{"2m", ""},
+		{"2h", ""},
+	} {
+		cfg, err := Load("", envMap(map[string]string{"FLUXDIFF_QUEUE_JOB_TIMEOUT": tt.env}))
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.env, err)
+		case tt.want == "" && cfg.Queue.JobTimeout.Duration != mustDuration(t, tt.env):
+			t.Errorf("%s: jobTimeout = %s", tt.env, cfg.Queue.JobTimeout)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: err = %v, want it to say %q", tt.env, err, tt.want)
+		}
+	}
+}
+
+func mustDuration(t *testing.T, s string) time.Duration {
+	t.Helper()
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -41,6 +41,7 @@ var envVars = []struct {
 	{"STORE_URL", "store.url", func(c *Config, v string) error { c.Store.URL = v; return nil }},
 	{"QUEUE_WORKERS", "queue.workers", func(c *Config, v string) error { return setInt(&c.Queue.Workers, v) }},
 	{"QUEUE_CLUSTER_CONCURRENCY", "queue.clusterConcurrency", func(c *Config, v string) error { return setInt(&c.Queue.ClusterConcurrency, v) }},
+	{"QUEUE_JOB_TIMEOUT", "queue.jobTimeout", func(c *Config, v string) error { return setDuration(&c.Queue.JobTimeout, v) }},
 	{"DIFF_CONCURRENCY", "diff.concurrency", func(c *Config, v string) error { return setInt(&c.Diff.Concurrency, v) }},
 	{"DIFF_TIMEOUT", "diff.timeout", func(c *Config, v string) error { return setDuration(&c.Diff.Timeout, v) }},
 	{"DIFF_IMPERSONATE", "diff.impersonate", func(c *Config, v string) error { return setBool(&c.Diff.Impersonate, v) }},

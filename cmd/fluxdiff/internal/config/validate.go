@@ -42,6 +42,9 @@ func (c *Config) validate() []error {
 	if c.Queue.ClusterConcurrency < 1 || c.Queue.ClusterConcurrency > 256 {
 		add("queue.clusterConcurrency: %d is outside 1..256", c.Queue.ClusterConcurrency)
 	}
+	if d := c.Queue.JobTimeout.Duration; d < MinJobTimeout || d > MaxJobTimeout {
+		add("queue.jobTimeout: %s is outside %s..%s", d, MinJobTimeout, MaxJobTimeout)
+	}
 	if c.Diff.BuildCacheObjects < 0 {
 		add("diff.buildCacheObjects: %d is negative", c.Diff.BuildCacheObjects)
 	}
