@@ -28,19 +28,11 @@ func checkRunKey(repo, sha string) string { return repo + "@" + sha }
 // finished run is left as it is and a new one created (a re-run). The
 // run's ID is saved in refs. Errors from GitHub or refs are wrapped.
 func (a *App) StartCheck(ctx context.Context, installationID int64, repo, headSHA string, refs Refs) error {
-	owner, name, err := splitRepo(repo)
+	hc, err := a.lookupCheck(ctx, installationID, repo, headSHA, refs)
 	if err != nil {
 		return err
 	}
-	gh, err := a.Installation(installationID)
-	if err != nil {
-		return err
-	}
-	key := checkRunKey(repo, headSHA)
-	run, err := a.findCheckRun(ctx, gh, owner, name, headSHA, refs, key)
-	if err != nil {
-		return err
-	}
+	gh, owner, name, key, run := hc.gh, hc.owner, hc.name, hc.key, hc.run
 	status := "in_progress"
 	if run != nil && run.GetStatus() != "completed" {
 		_, _, err = gh.Checks.UpdateCheckRun(ctx, owner, name, run.GetID(), github.UpdateCheckRunOptions{
@@ -62,6 +54,34 @@ func (a *App) StartCheck(ctx context.Context, installationID int64, repo, headSH
 		return fmt.Errorf("githubapp: save check run %d of %s: %w", run.GetID(), key, err)
 	}
 	return nil
+}
+
+// headCheck is the check run of a pull request's head, as lookupCheck
+// finds it, with the client and names to update it.
+type headCheck struct {
+	gh          *github.Client
+	owner, name string
+	key         string
+	run         *github.CheckRun // nil when there is none
+}
+
+// lookupCheck finds the check run of repo's headSHA (see findCheckRun).
+// Errors: an invalid repo, no installation client, or findCheckRun's.
+func (a *App) lookupCheck(ctx context.Context, installationID int64, repo, headSHA string, refs Refs) (*headCheck, error) {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return nil, err
+	}
+	gh, err := a.Installation(installationID)
+	if err != nil {
+		return nil, err
+	}
+	key := checkRunKey(repo, headSHA)
+	run, err := a.findCheckRun(ctx, gh, owner, name, headSHA, refs, key)
+	if err != nil {
+		return nil, err
+	}
+	return &headCheck{gh: gh, owner: owner, name: name, key: key, run: run}, nil
 }
 
 // findCheckRun returns the check run saved under key, or else the newest
@@ -288,21 +308,13 @@ const SupersededConclusion = "skipped"
 // this was done before), nothing is sent but the look-up. Errors from
 // GitHub or refs are wrapped.
 func (a *App) SkipCheck(ctx context.Context, installationID int64, repo, headSHA, newerSHA string, refs Refs) error {
-	owner, name, err := splitRepo(repo)
-	if err != nil {
+	hc, err := a.lookupCheck(ctx, installationID, repo, headSHA, refs)
+	if err != nil || hc.run == nil || hc.run.GetStatus() == "completed" {
 		return err
 	}
-	gh, err := a.Installation(installationID)
-	if err != nil {
-		return err
-	}
-	key := checkRunKey(repo, headSHA)
-	run, err := a.findCheckRun(ctx, gh, owner, name, headSHA, refs, key)
-	if err != nil || run == nil || run.GetStatus() == "completed" {
-		return err
-	}
+	run, key := hc.run, hc.key
 	conclusion := SupersededConclusion
-	_, _, err = gh.Checks.UpdateCheckRun(ctx, owner, name, run.GetID(), github.UpdateCheckRunOptions{
+	_, _, err = hc.gh.Checks.UpdateCheckRun(ctx, hc.owner, hc.name, run.GetID(), github.UpdateCheckRunOptions{
 		Name: a.cfg.CheckRunName, Conclusion: &conclusion, CompletedAt: &github.Timestamp{Time: time.Now()},
 		Output: &github.CheckRunOutput{
 			Title: github.String("Superseded by " + shortSHA(newerSHA)),
