@@ -14,6 +14,7 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -97,7 +98,13 @@ Exit status: 0 when nothing would change, 1 when something would change,
 			return runDiffKustomization(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], o)
 		},
 	}
-	f := cmd.Flags()
+	addKustomizationFlags(cmd.Flags(), o)
+	_ = cmd.MarkFlagRequired("path")
+	return cmd
+}
+
+// addKustomizationFlags registers the flags of `diff kustomization` on f.
+func addKustomizationFlags(f *pflag.FlagSet, o *diffOptions) {
 	f.StringVarP(&o.namespace, "namespace", "n", "flux-system", "namespace of the Kustomization")
 	f.StringVar(&o.path, "path", "", "local folder that matches the Kustomization's spec.path; for one that reads an ExternalArtifact, a folder of the checkout the artifact is assembled from (required)")
 	f.StringVar(&o.root, "root", "", "local folder that corresponds to the source's root (default: the Git checkout holding --path, or --path minus spec.path)")
@@ -111,8 +118,6 @@ Exit status: 0 when nothing would change, 1 when something would change,
 	f.BoolVar(&o.helm, "helm", true, "render the HelmReleases the change touches as helm-controller would and diff their objects")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
 	addTenancyFlags(f, o)
-	_ = cmd.MarkFlagRequired("path")
-	return cmd
 }
 
 func runDiffKustomization(ctx context.Context, stdout, stderr io.Writer, name string, o *diffOptions) error {

@@ -321,6 +321,16 @@ func (c *Config) setDefaults() {
 			c.Clusters[i].Burst = 100
 		}
 	}
+	c.setWorkDefaults()
+	c.Helm.setDefaults()
+	if c.Slack.ReportTTL.Duration == 0 {
+		c.Slack.ReportTTL.Duration = 30 * 24 * time.Hour
+	}
+}
+
+// setWorkDefaults fills the defaults of the store, queue, GitHub, source
+// and diff sections.
+func (c *Config) setWorkDefaults() {
 	if c.Store.URL == "" {
 		c.Store.URL = DefaultStoreURL
 	}
@@ -356,10 +366,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.Diff.BuildCacheObjects == 0 {
 		c.Diff.BuildCacheObjects = 20_000
-	}
-	c.Helm.setDefaults()
-	if c.Slack.ReportTTL.Duration == 0 {
-		c.Slack.ReportTTL.Duration = 30 * 24 * time.Hour
 	}
 }
 
