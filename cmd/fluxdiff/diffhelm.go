@@ -48,6 +48,7 @@ Exit status: 0 when nothing would change, 1 when something would change,
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text, markdown or json")
 	f.IntVar(&o.concurrency, "concurrency", diff.DefaultConcurrency, "parallel dry-run requests")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
+	addTenancyFlags(f, o)
 	_ = cmd.MarkFlagRequired("path")
 	_ = cmd.MarkFlagRequired("kustomization")
 	return cmd
