@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
@@ -74,6 +75,50 @@ func sendPR(ctx context.Context, out io.Writer, step func(string, ...any), fleet
 	return printSlack(ctx, out, srv, pr.Number)
 }
 
+// blockTexts is the text of each top-level block of a Block Kit message,
+// in order: a section's text and fields, a header's text, a context's
+// elements, and an actions block's button labels on one line. Buttons'
+// confirm dialogs are left out. Blocks whose text repeats (the same diff in
+// two clusters) are all kept.
+func blockTexts(raw []byte) []string {
+	var blocks []struct {
+		Type   string                  `json:"type"`
+		Text   *struct{ Text string }  `json:"text"`
+		Fields []struct{ Text string } `json:"fields"`
+		Elems  []struct {
+			Type string `json:"type"`
+			Text any    `json:"text"`
+		} `json:"elements"`
+	}
+	if json.Unmarshal(raw, &blocks) != nil {
+		return []string{"(the message's blocks could not be read)"}
+	}
+	var out []string
+	for _, b := range blocks {
+		if b.Text != nil {
+			out = append(out, b.Text.Text)
+		}
+		for _, f := range b.Fields {
+			out = append(out, f.Text)
+		}
+		var labels []string
+		for _, e := range b.Elems {
+			switch t := e.Text.(type) {
+			case string:
+				out = append(out, t)
+			case map[string]any:
+				if l, ok := t["text"].(string); ok {
+					labels = append(labels, "["+l+"]")
+				}
+			}
+		}
+		if len(labels) > 0 {
+			out = append(out, strings.Join(labels, " "))
+		}
+	}
+	return out
+}
+
 // printSlack prints the text of the message fluxdiff posted to the Slack
 // stand-in's channel, waiting a little for it: the Slack publisher runs
 // after GitHub's.
@@ -82,12 +127,8 @@ func printSlack(ctx context.Context, out io.Writer, srv *demoServer, number int)
 	for {
 		if msgs := prMessages(srv, number); len(msgs) > 0 {
 			fmt.Fprintf(out, "\n===== Slack message in %s (Block Kit, as text; buttons: Post diff to PR, Approve PR, View PR) =====\n", demoChannel)
-			seen := map[string]bool{}
-			for _, t := range msgs[0].BlockTexts() {
-				if !seen[t] { // a button's confirm dialog repeats its texts
-					seen[t] = true
-					fmt.Fprintln(out, t)
-				}
+			for _, t := range blockTexts(msgs[0].Blocks) {
+				fmt.Fprintln(out, t)
 			}
 			return nil
 		}

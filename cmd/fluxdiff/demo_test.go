@@ -46,6 +46,21 @@ func TestDemoPrintsTheDiffOfBothClusters(t *testing.T) {
 		t.Errorf("the staging-only value shows other than once (production must not get it):\n%s", got)
 	}
 	checkDemoHelmRelease(t, got, comment)
+	// The Slack message as the demo prints it: every block, the same diff
+	// in both clusters included, and the buttons.
+	_, slack, _ := strings.Cut(got, "===== Slack")
+	for _, c := range []struct {
+		want string
+		n    int
+	}{
+		{"*configured* `Deployment/podinfo/podinfo-redis`", 2},
+		{"⎈ *HelmRelease `podinfo/podinfo`*", 2},
+		{"[Post diff to PR] [Approve PR] [View PR]", 1},
+	} {
+		if n := strings.Count(slack, c.want); n != c.n {
+			t.Errorf("the printed Slack message holds %q %d times, want %d:\n%s", c.want, n, c.n, slack)
+		}
+	}
 }
 
 // checkDemoHelmRelease checks that the demo's comment renders the podinfo
