@@ -75,14 +75,12 @@ func (r *run) readLive(ctx context.Context, items []item) *liveReads {
 		}
 	}
 	var groups []liveGroup
+	var idx []int
 	for g, n := range counts {
 		if n >= minimum {
+			idx = append(idx, len(groups))
 			groups = append(groups, g)
 		}
-	}
-	idx := make([]int, len(groups))
-	for i := range idx {
-		idx[i] = i
 	}
 	_ = r.d.forEach(ctx, idx, func(i int) { lr.list(ctx, r.d.Client, groups[i], counts[groups[i]]) })
 	return lr

@@ -27,11 +27,9 @@ type requestLog struct {
 func (l *requestLog) wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 		parts := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
-		key := req.Method + " " + parts[len(parts)-1]
-		if len(parts) > 2 && parts[len(parts)-3] == "namespaces" {
-			key = req.Method + " " + parts[len(parts)-1] // a collection in a namespace
-		} else if len(parts) > 1 {
-			key = req.Method + " " + parts[len(parts)-2] + "/name"
+		key := req.Method + " " + parts[len(parts)-1] // a collection in a namespace
+		if (len(parts) < 3 || parts[len(parts)-3] != "namespaces") && len(parts) > 1 {
+			key = req.Method + " " + parts[len(parts)-2] + "/name" // one object by name
 		}
 		l.mu.Lock()
 		l.n[key]++
